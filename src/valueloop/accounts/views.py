@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from valueloop.core.errors import DomainError, Invalid
+from valueloop.core.pages import form_errors, public_page, signed_in_page, workspace_page
+
+from . import selectors, services
+
+
+@public_page
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    errors: dict[str, str] = {}
+    email = ""
+    status = 200
+    if request.method == "POST":
+        email = request.POST.get("email", "")
+        try:
+            user = services.login_attempt(request=request, email=email, password=request.POST.get("password", ""))
+        except DomainError as exc:
+            errors = {"form": exc.message}
+            status = exc.status if exc.status == 429 else 400
+        else:
+            login(request, user)
+            return redirect(next_url or "home:index")
+    return render(request, "accounts/login.html", {"errors": errors, "email": email, "next": next_url}, status=status)
+
+
+@public_page
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("accounts:login")
+
+
+@signed_in_page
+@require_http_methods(["GET", "POST"])
+def profile_view(request):
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            services.profile_update(user=request.user, name=request.POST.get("name", ""),
+                                    handle=request.POST.get("handle", ""))
+        except DomainError as exc:
+            errors = form_errors(exc)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"errors": errors})
+
+
+@workspace_page(None)
+@require_http_methods(["GET", "POST"])
+def tokens_view(request):
+    actor = request.actor
+    errors: dict[str, str] = {}
+    created_secret = None
+    if request.method == "POST":
+        try:
+            days = request.POST.get("expires_in_days") or None
+            try:
+                days = int(days) if days else None
+            except ValueError:
+                raise Invalid("Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}) from None
+            _, created_secret = services.token_create(
+                actor=actor, name=request.POST.get("name", ""), role=request.POST.get("role") or None,
+                expires_in_days=days,
+            )
+        except DomainError as exc:
+            errors = form_errors(exc)
+    context = {"tokens": selectors.token_list(actor=actor), "errors": errors, "created_secret": created_secret}
+    return render(request, "accounts/tokens.html", context, status=200 if not errors else 400)
+
+
+@workspace_page(None)
+@require_POST
+def token_revoke_view(request, token_id: int):
+    services.token_revoke(actor=request.actor, token_id=token_id)
+    messages.success(request, "Token revoked. Programs using it can no longer sign in.")
+    return redirect("accounts:tokens", request.actor.workspace.slug)
+
+
+password_reset = public_page(
+    auth_views.PasswordResetView.as_view(
+        template_name="accounts/password_reset.html",
+        email_template_name="accounts/password_reset_email.txt",
+        subject_template_name="accounts/password_reset_subject.txt",
+        success_url=reverse_lazy("accounts:password_reset_done"),
+    )
+)
+password_reset_done = public_page(
+    auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html")
+)
+password_reset_confirm = public_page(
+    auth_views.PasswordResetConfirmView.as_view(
+        template_name="accounts/password_reset_confirm.html",
+        success_url=reverse_lazy("accounts:password_reset_complete"),
+    )
+)
+password_reset_complete = public_page(
+    auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html")
+)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CollaborationConfig(AppConfig):
+    name = "valueloop.collaboration"
+    label = "collaboration"

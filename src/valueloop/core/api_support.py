@@ -1,0 +1,138 @@
+"""API plumbing shared by every router: authentication to an ``Actor``, the one error shape,
+scope declarations and pagination.
+
+Invariants:
+- Every operation declares the scope it needs with ``@requires``; the permission-matrix test
+  reads that declaration, so an undeclared operation fails the suite.
+- Auth yields an Actor whose workspace comes from the token (token auth) or from the
+  ``X-Workspace`` header / the session's current workspace (session auth), never from a body.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+from ninja import Field, Schema
+from ninja.security import HttpBearer, SessionAuth
+from pydantic import ConfigDict, create_model
+
+from .errors import DomainError
+from .permissions import Role, Scope, effective_role
+from .tenancy import Actor
+
+
+class AuthFailed(DomainError):
+    status = 401
+    code = "unauthenticated"
+
+
+class StrictSchema(Schema):
+    """Input schemas refuse unknown fields, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    code: str = Field(..., examples=["not_found"])
+    message: str
+    errors: list[FieldError] = []
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+def responses(ok: dict[int, Any] | Any, *extra_codes: int) -> dict[int, Any]:
+    """Response map with the declared 4xx error shapes every operation can answer."""
+    mapping = dict(ok) if isinstance(ok, dict) else {200: ok}
+    for code in (400, 401, 403, 404, 422, *extra_codes):
+        mapping[code] = ERRORS[code]
+    return mapping
+
+
+def requires(scope: Scope | None):
+    """Declare (and enforce) the scope an operation needs; ``None`` means any member."""
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(request, *args, **kwargs):
+            actor: Actor = request.auth
+            if scope is not None:
+                actor.require(scope)
+            return func(request, *args, **kwargs)
+
+        wrapper.required_scope = scope  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _actor_for(user, workspace_hint: str | None, session, via: str, token_role: str | None = None,
+               workspace_id: int | None = None) -> Actor:
+    from valueloop.workspaces.facade import membership_for
+
+    membership = membership_for(user=user, workspace_slug=workspace_hint, workspace_id=workspace_id)
+    if membership is None:
+        raise AuthFailed("You are not a member of that workspace (or it does not exist).", code="no_workspace")
+    return Actor(user=user, workspace=membership.workspace, role=effective_role(membership.role, token_role), via=via)
+
+
+class TokenAuth(HttpBearer):
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request, token: str) -> Actor | None:
+        from valueloop.accounts.facade import token_lookup
+
+        api_token, problem = token_lookup(token)
+        if api_token is None:
+            raise AuthFailed(problem, code="invalid_token")
+        actor = _actor_for(api_token.user, None, None, "api", token_role=api_token.role,
+                           workspace_id=api_token.workspace_id)
+        return actor
+
+
+class WorkspaceSessionAuth(SessionAuth):
+    """Session cookie auth (CSRF-checked by ninja for unsafe methods)."""
+
+    def authenticate(self, request, key):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        hint = request.headers.get("X-Workspace") or None
+        workspace_id = None if hint else request.session.get("workspace_id")
+        return _actor_for(user, hint, request.session, "web", workspace_id=workspace_id)
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    return create_model(  # type: ignore[call-overload]
+        name,
+        __base__=Schema,
+        items=(list[item], ...),
+        count=(int, ...),
+        page=(int, ...),
+        page_size=(int, ...),
+        pages=(int, ...),
+    )
+
+
+class PageParams(StrictSchema):
+    page: int = Field(1, ge=1, le=100000, description="1-based page number")
+    page_size: int = Field(50, ge=1, le=200, description="Items per page (at most 200)")
+
+
+def paginate(queryset: QuerySet | list, params: PageParams) -> dict[str, Any]:
+    count = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
+    start = (params.page - 1) * params.page_size
+    items = list(queryset[start : start + params.page_size])
+    pages = max(1, -(-count // params.page_size))
+    return {"items": items, "count": count, "page": params.page, "page_size": params.page_size, "pages": pages}
+
+
+__all__ = ["Role", "requires", "responses", "paginate", "page_schema", "PageParams", "StrictSchema", "ErrorOut"]

@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One write: who, when, what entity, which action, and the before/after of changed fields.
+
+    Written in the same transaction as the change it records, and never updated afterwards.
+    """
+
+    workspace = models.ForeignKey("workspaces.Workspace", null=True, blank=True, on_delete=models.CASCADE)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=254, blank=True)
+    via = models.CharField(max_length=16, default="web")  # web, api, cli, system
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    entity_type = models.CharField(max_length=40)
+    entity_id = models.BigIntegerField(null=True)
+    entity_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=40)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace", "-at"]),
+            models.Index(fields=["workspace", "entity_type", "entity_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.entity_type}#{self.entity_id}"

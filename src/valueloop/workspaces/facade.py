@@ -1,0 +1,79 @@
+"""What other apps may import from workspaces.
+
+Invariants: every function here is scoped to the workspace it is given.
+"""
+
+from __future__ import annotations
+
+from valueloop.accounts.facade import User
+
+from .models import Workspace
+
+
+def members_matching_handles(workspace: Workspace, handles: list[str]) -> list[User]:
+    """Members of the workspace whose handle or email equals one of ``handles`` (lower-case)."""
+    if not handles:
+        return []
+    emails = [h for h in handles if "@" in h]
+    plain = [h for h in handles if "@" not in h]
+    users = User.objects.filter(memberships__workspace=workspace, is_active=True)
+    return list(users.filter(email__in=emails)) + list(users.filter(handle__in=plain).exclude(email__in=emails))
+
+
+def membership_for(*, user, workspace_slug: str | None = None, workspace_id: int | None = None):
+    """The user's membership in the named workspace (or their first one); None if none."""
+    from valueloop.core.errors import NotFound
+
+    from .selectors import membership_get
+
+    try:
+        return membership_get(user=user, workspace_slug=workspace_slug, workspace_id=workspace_id)
+    except NotFound:
+        if workspace_slug is None and workspace_id is not None:
+            # The session remembers a workspace the user has since left: fall back to another.
+            try:
+                return membership_get(user=user)
+            except NotFound:
+                return None
+        return None
+
+
+def portfolio_summary(workspace: Workspace) -> dict:
+    from .models import Membership, Product, ProductArea
+
+    return {
+        "products": Product.objects.filter(workspace=workspace, archived_at=None).count(),
+        "areas": ProductArea.objects.filter(workspace=workspace, archived_at=None).count(),
+        "members": Membership.objects.filter(workspace=workspace).count(),
+    }
+
+
+def portfolio_search(workspace: Workspace, query: str, limit: int) -> dict[str, list]:
+    from django.db.models import Q
+
+    from .models import Membership, Product, ProductArea
+
+    return {
+        "products": list(
+            Product.objects.filter(workspace=workspace)
+            .filter(Q(name__icontains=query) | Q(key__icontains=query) | Q(description__icontains=query))
+            .order_by("name")[:limit]
+        ),
+        "areas": list(
+            ProductArea.objects.filter(workspace=workspace)
+            .filter(Q(name__icontains=query) | Q(description__icontains=query))
+            .select_related("product")
+            .order_by("name")[:limit]
+        ),
+        "members": list(
+            Membership.objects.filter(workspace=workspace)
+            .filter(Q(user__email__icontains=query) | Q(user__name__icontains=query) | Q(user__handle__icontains=query))
+            .select_related("user")[:limit]
+        ),
+    }
+
+
+def workspaces_of(user):
+    from .models import Membership
+
+    return Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name")
