@@ -3,7 +3,6 @@
 Every error answers ``{"code", "message", "errors": [{"field", "message"}]}``.
 """
 
-
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -54,8 +53,9 @@ def on_validation_error(request, exc: ValidationError):
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request, exc):
-    return _error(request, 401, "unauthenticated",
-                  "Sign in, or send a valid API token as 'Authorization: Bearer vl_…'.")
+    return _error(
+        request, 401, "unauthenticated", "Sign in, or send a valid API token as 'Authorization: Bearer vl_…'."
+    )
 
 
 @api.exception_handler(Http404)

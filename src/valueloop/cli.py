@@ -1,13 +1,13 @@
 """The ``valueloop`` command: a thin dispatcher onto Django management commands.
 
-    valueloop serve [--host H] [--port P] [--workers N]
-    valueloop worker
-    valueloop demo [--scale small|large] [--seed N]
-    valueloop migrate
-    valueloop createadmin --email E [--name N]
-    valueloop backup PATH | restore PATH
-    valueloop export PATH --workspace SLUG | import PATH
-    valueloop manage <any django management command>
+valueloop serve [--host H] [--port P] [--workers N]
+valueloop worker
+valueloop demo [--scale small|large] [--seed N]
+valueloop migrate
+valueloop createadmin --email E [--name N]
+valueloop backup PATH | restore PATH
+valueloop export PATH --workspace SLUG | import PATH
+valueloop manage <any django management command>
 """
 
 from __future__ import annotations

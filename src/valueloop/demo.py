@@ -41,14 +41,30 @@ PEOPLE = [
 ]
 
 PRODUCTS = [
-    ("Ledgerly Core", "CORE", "The invoicing and accounts-receivable platform mid-market finance teams run on.",
-     ["Invoicing", "Payments", "Dunning", "Reporting", "Integrations"]),
-    ("Ledgerly Mobile", "MOB", "iOS and Android apps for approving spend and capturing receipts on the go.",
-     ["Receipt capture", "Approvals", "Notifications"]),
-    ("Ledgerly Insights", "INS", "Cash-flow forecasting and dashboards for CFOs.",
-     ["Forecasting", "Dashboards", "Exports"]),
-    ("Developer Platform", "API", "Public REST API, webhooks and SDKs partners build on.",
-     ["REST API", "Webhooks", "SDKs", "Developer portal"]),
+    (
+        "Ledgerly Core",
+        "CORE",
+        "The invoicing and accounts-receivable platform mid-market finance teams run on.",
+        ["Invoicing", "Payments", "Dunning", "Reporting", "Integrations"],
+    ),
+    (
+        "Ledgerly Mobile",
+        "MOB",
+        "iOS and Android apps for approving spend and capturing receipts on the go.",
+        ["Receipt capture", "Approvals", "Notifications"],
+    ),
+    (
+        "Ledgerly Insights",
+        "INS",
+        "Cash-flow forecasting and dashboards for CFOs.",
+        ["Forecasting", "Dashboards", "Exports"],
+    ),
+    (
+        "Developer Platform",
+        "API",
+        "Public REST API, webhooks and SDKs partners build on.",
+        ["REST API", "Webhooks", "SDKs", "Developer portal"],
+    ),
 ]
 
 COMMENTS = [
@@ -60,8 +76,26 @@ COMMENTS = [
     ("victor", "product", "API", "Partners keep asking about webhook retries. Is this on the roadmap? @priya"),
 ]
 
-WORDS = ("billing", "ledger", "cash", "audit", "sync", "export", "alerts", "tax", "vendor", "approvals",
-         "budget", "forecast", "portal", "payouts", "reconcile", "close", "spend", "treasury")
+WORDS = (
+    "billing",
+    "ledger",
+    "cash",
+    "audit",
+    "sync",
+    "export",
+    "alerts",
+    "tax",
+    "vendor",
+    "approvals",
+    "budget",
+    "forecast",
+    "portal",
+    "payouts",
+    "reconcile",
+    "close",
+    "spend",
+    "treasury",
+)
 
 
 @dataclass
@@ -88,9 +122,16 @@ def build_demo(*, scale: str = "small", seed: int = 7) -> DemoResult:
     workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
     created = workspace is None
     if created:
-        workspace = workspaces.workspace_create(user=admin, name="Ledgerly (demo)", timezone_name="Europe/Berlin",
-                                                currency="EUR", via="system", is_demo=True, slug=DEMO_SLUG)
-    for name, handle, role, function in PEOPLE:
+        workspace = workspaces.workspace_create(
+            user=admin,
+            name="Ledgerly (demo)",
+            timezone_name="Europe/Berlin",
+            currency="EUR",
+            via="system",
+            is_demo=True,
+            slug=DEMO_SLUG,
+        )
+    for _name, handle, role, function in PEOPLE:
         Membership.objects.update_or_create(
             workspace=workspace, user=users[handle], defaults={"role": role.value, "function": function}
         )
@@ -108,17 +149,18 @@ def build_demo(*, scale: str = "small", seed: int = 7) -> DemoResult:
         products[key] = product
         for area_name in areas:
             if not ProductArea.objects.filter(product=product, name=area_name).exists():
-                workspaces.area_create(actor=pm, product_id=product.pk, name=area_name,
-                                       description=f"{area_name} in {name}.")
+                workspaces.area_create(
+                    actor=pm, product_id=product.pk, name=area_name, description=f"{area_name} in {name}."
+                )
     for handle, entity_type, key, body in COMMENTS:
         product = products[key]
         if not Comment.objects.filter(workspace=workspace, entity_id=product.pk, body=body).exists():
-            collaboration.comment_create(actor=actor_for(handle), entity_type=entity_type, entity_id=product.pk,
-                                         body=body)
+            collaboration.comment_create(
+                actor=actor_for(handle), entity_type=entity_type, entity_id=product.pk, body=body
+            )
     if scale == "large":
         _build_large(workspace, pm, rng)
-    logins = [(u.email, DEMO_PASSWORD, role.label) for (name, handle, role, _), u in
-              zip(PEOPLE, [users[h] for _, h, _, _ in PEOPLE], strict=True)]
+    logins = [(users[handle].email, DEMO_PASSWORD, role.label) for _, handle, role, _ in PEOPLE]
     return DemoResult(workspace=workspace, created=created, logins=logins)
 
 
@@ -131,20 +173,32 @@ def _build_large(workspace: Workspace, pm: Actor, rng: random.Random) -> None:
         if key in existing:
             continue
         words = rng.sample(WORDS, 2)
-        new_products.append(Product(workspace=workspace, name=f"{words[0].title()} {words[1]} {i:03d}", key=key,
-                                    description=f"Generated product {i} for load tests: {' and '.join(words)}."))
+        new_products.append(
+            Product(
+                workspace=workspace,
+                name=f"{words[0].title()} {words[1]} {i:03d}",
+                key=key,
+                description=f"Generated product {i} for load tests: {' and '.join(words)}.",
+            )
+        )
     Product.objects.bulk_create(new_products)
     generated = list(Product.objects.filter(workspace=workspace, key__startswith="P").order_by("key"))
     if not ProductArea.objects.filter(workspace=workspace, product__key__startswith="P").exists():
         ProductArea.objects.bulk_create(
             ProductArea(workspace=workspace, product=p, name=f"Area {j}", description=f"{rng.choice(WORDS)} work")
-            for p in generated for j in range(10)
+            for p in generated
+            for j in range(10)
         )
     if not Comment.objects.filter(workspace=workspace, entity_type="product", body__startswith="[load]").exists():
         members = list(User.objects.filter(memberships__workspace=workspace))
         Comment.objects.bulk_create(
-            Comment(workspace=workspace, entity_type="product", entity_id=rng.choice(generated).pk,
-                    author=rng.choice(members), body=f"[load] note {n} about {rng.choice(WORDS)}",
-                    body_html=f"<p>[load] note {n}</p>")
+            Comment(
+                workspace=workspace,
+                entity_type="product",
+                entity_id=rng.choice(generated).pk,
+                author=rng.choice(members),
+                body=f"[load] note {n} about {rng.choice(WORDS)}",
+                body_html=f"<p>[load] note {n}</p>",
+            )
             for n in range(20000)
         )

@@ -201,6 +201,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- static files: served by whitenoise from our own package, never a CDN ------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# The package-level static/ (app.css, app.js, vendored htmx) belongs to no app, so name it here.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -211,21 +213,25 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# --- mail ---------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "VALUELOOP_EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if os.environ.get("VALUELOOP_SMTP_HOST")
-    else "django.core.mail.backends.console.EmailBackend",
-)
-EMAIL_HOST = os.environ.get("VALUELOOP_SMTP_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("VALUELOOP_SMTP_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("VALUELOOP_SMTP_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("VALUELOOP_SMTP_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("VALUELOOP_SMTP_TLS", False)
-DEFAULT_FROM_EMAIL = os.environ.get("VALUELOOP_FROM_EMAIL", "Valueloop <valueloop@localhost>")
+# --- mail: SMTP in production (or when VALUELOOP_SMTP_HOST is set), else the console ------
+if IS_PRODUCTION or os.environ.get("VALUELOOP_SMTP_HOST"):
+    _MAILER = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": os.environ.get("VALUELOOP_SMTP_HOST", "localhost"),
+            "port": int(os.environ.get("VALUELOOP_SMTP_PORT", "25")),
+            "username": os.environ.get("VALUELOOP_SMTP_USER") or None,
+            "password": os.environ.get("VALUELOOP_SMTP_PASSWORD") or None,
+            "use_tls": env_bool("VALUELOOP_SMTP_TLS", False),
+            "timeout": 20,
+        },
+    }
+else:
+    _MAILER = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
 if MODE == "test":
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    _MAILER = {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+MAILERS = {"default": _MAILER}
+DEFAULT_FROM_EMAIL = os.environ.get("VALUELOOP_FROM_EMAIL", "Valueloop <valueloop@localhost>")
 
 # --- background tasks ---------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

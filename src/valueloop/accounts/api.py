@@ -1,5 +1,4 @@
-
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from valueloop.core.api_support import PageParams, paginate, requires, responses
 from valueloop.core.permissions import ROLE_SCOPES
@@ -16,8 +15,14 @@ def me(request):
     actor = request.auth
     user = actor.user
     return {
-        "id": user.pk, "email": user.email, "name": user.name, "handle": user.handle, "workspace": actor.workspace,
-        "role": actor.role.value, "scopes": sorted(s.value for s in ROLE_SCOPES[actor.role]), "via": actor.via,
+        "id": user.pk,
+        "email": user.email,
+        "name": user.name,
+        "handle": user.handle,
+        "workspace": actor.workspace,
+        "role": actor.role.value,
+        "scopes": sorted(s.value for s in ROLE_SCOPES[actor.role]),
+        "via": actor.via,
     }
 
 
@@ -32,7 +37,7 @@ def token_list(request, params: Query[PageParams]):
 def token_create(request, payload: TokenIn):
     token, secret = services.token_create(actor=request.auth, **payload.model_dump())
     token.token = secret
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/tokens/{token_id}", response=responses(TokenOut), operation_id="accounts_token_revoke")

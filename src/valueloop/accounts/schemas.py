@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import StrictSchema, page_schema
+from valueloop.core.api_support import StrictBody, page_schema
 from valueloop.workspaces.schemas import RoleName, WorkspaceOut
 
 
@@ -19,7 +19,7 @@ class MeOut(Schema):
     via: str
 
 
-class TokenIn(StrictSchema):
+class TokenIn(StrictBody):
     name: str = Field(..., min_length=1, max_length=80)
     role: RoleName | None = Field(None, description="At most your own role; defaults to it.")
     expires_in_days: int | None = Field(None, ge=1, le=3650)

@@ -25,6 +25,7 @@ from valueloop.core.tenancy import Actor
 from .models import ApiToken, FailedLogin, User
 from .selectors import TOKEN_PREFIX, token_digest
 
+
 def _digest(secret: str) -> str:
     return token_digest(secret)
 
@@ -48,10 +49,14 @@ def login_attempt(*, request, email: str, password: str) -> User:
 
 
 @transaction.atomic
-def token_create(*, actor: Actor, name: str, role: str | None = None, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+def token_create(
+    *, actor: Actor, name: str, role: str | None = None, expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
-        raise Invalid("Give the token a name so you can recognise it later.", fields={"name": "This field is required."})
+        raise Invalid(
+            "Give the token a name so you can recognise it later.", fields={"name": "This field is required."}
+        )
     if len(name) > 80:
         raise Invalid("The name is too long.", fields={"name": "At most 80 characters."})
     token_role = Role(role) if role else actor.role
@@ -73,9 +78,16 @@ def token_create(*, actor: Actor, name: str, role: str | None = None, expires_in
         digest=_digest(secret),
         expires_at=timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None,
     )
-    audit_record(actor=actor.user, workspace=actor.workspace, via=actor.via, entity_type="api_token",
-                 entity_id=token.pk, entity_label=str(token), action="created",
-                 changes={"name": [None, name], "role": [None, token_role.value]})
+    audit_record(
+        actor=actor.user,
+        workspace=actor.workspace,
+        via=actor.via,
+        entity_type="api_token",
+        entity_id=token.pk,
+        entity_label=str(token),
+        action="created",
+        changes={"name": [None, name], "role": [None, token_role.value]},
+    )
     return token, secret
 
 
@@ -87,8 +99,15 @@ def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_record(actor=actor.user, workspace=actor.workspace, via=actor.via, entity_type="api_token",
-                     entity_id=token.pk, entity_label=str(token), action="revoked")
+        audit_record(
+            actor=actor.user,
+            workspace=actor.workspace,
+            via=actor.via,
+            entity_type="api_token",
+            entity_id=token.pk,
+            entity_label=str(token),
+            action="revoked",
+        )
     return token
 
 
@@ -112,8 +131,16 @@ def admin_create(*, email: str, password: str | None = None, name: str = "") -> 
         raise Invalid(" ".join(exc.messages)) from exc
     user.set_password(password)
     user.save()
-    audit_record(actor=None, workspace=None, via="cli", entity_type="user", entity_id=user.pk,
-                 entity_label=email, action="created", changes={"email": [None, email], "is_staff": [None, True]})
+    audit_record(
+        actor=None,
+        workspace=None,
+        via="cli",
+        entity_type="user",
+        entity_id=user.pk,
+        entity_label=email,
+        action="created",
+        changes={"email": [None, email], "is_staff": [None, True]},
+    )
     return user, password
 
 
@@ -136,6 +163,13 @@ def profile_update(*, user: User, name: str, handle: str) -> User:
     user.save(update_fields=["name", "handle"])
     changes = diff(before, snapshot(user, ["name", "handle"]))
     if changes:
-        audit_record(actor=user, workspace=None, entity_type="user", entity_id=user.pk, entity_label=user.email,
-                     action="updated", changes=changes)
+        audit_record(
+            actor=user,
+            workspace=None,
+            entity_type="user",
+            entity_id=user.pk,
+            entity_label=user.email,
+            action="updated",
+            changes=changes,
+        )
     return user

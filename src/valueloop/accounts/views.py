@@ -50,8 +50,9 @@ def profile_view(request):
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            services.profile_update(user=request.user, name=request.POST.get("name", ""),
-                                    handle=request.POST.get("handle", ""))
+            services.profile_update(
+                user=request.user, name=request.POST.get("name", ""), handle=request.POST.get("handle", "")
+            )
         except DomainError as exc:
             errors = form_errors(exc)
         else:
@@ -72,9 +73,13 @@ def tokens_view(request):
             try:
                 days = int(days) if days else None
             except ValueError:
-                raise Invalid("Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}) from None
+                raise Invalid(
+                    "Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}
+                ) from None
             _, created_secret = services.token_create(
-                actor=actor, name=request.POST.get("name", ""), role=request.POST.get("role") or None,
+                actor=actor,
+                name=request.POST.get("name", ""),
+                role=request.POST.get("role") or None,
                 expires_in_days=days,
             )
         except DomainError as exc:

@@ -1,14 +1,21 @@
-
-from django.http import HttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from valueloop.core.api_support import PageParams, paginate, requires, responses
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
 from .schemas import (
-    ActivityPage, CommentIn, CommentOut, CommentPage, CommentPatch, EntityParams, FollowIn, FollowOut, MarkReadIn,
-    MarkReadOut, NotificationPage,
+    ActivityPage,
+    CommentIn,
+    CommentOut,
+    CommentPage,
+    CommentPatch,
+    EntityParams,
+    FollowIn,
+    FollowOut,
+    MarkReadIn,
+    MarkReadOut,
+    NotificationPage,
 )
 
 router = Router(tags=["collaboration"])
@@ -32,32 +39,39 @@ def comment_list(request, params: Query[EntityPageParams]):
 @router.post("/comments", response=responses({201: CommentOut}), operation_id="collaboration_comment_create")
 @requires(Scope.COMMENT_WRITE)
 def comment_create(request, payload: CommentIn):
-    return 201, services.comment_create(actor=request.auth, **payload.model_dump())
+    return Status(201, services.comment_create(actor=request.auth, **payload.model_dump()))
 
 
-@router.patch("/comments/{comment_id}", response=responses(CommentOut, 409),
-              operation_id="collaboration_comment_update")
+@router.patch(
+    "/comments/{comment_id}", response=responses(CommentOut, 409), operation_id="collaboration_comment_update"
+)
 @requires(Scope.COMMENT_WRITE)
 def comment_update(request, comment_id: int, payload: CommentPatch):
-    return services.comment_update(actor=request.auth, comment_id=comment_id, body=payload.body,
-                                   expected_version=payload.version)
+    return services.comment_update(
+        actor=request.auth, comment_id=comment_id, body=payload.body, expected_version=payload.version
+    )
 
 
 @router.delete("/comments/{comment_id}", response=responses({204: None}), operation_id="collaboration_comment_delete")
 @requires(Scope.COMMENT_WRITE)
 def comment_delete(request, comment_id: int):
     services.comment_delete(actor=request.auth, comment_id=comment_id)
-    return HttpResponse(status=204)
+    return Status(204, None)
 
 
 @router.put("/follows", response=responses(FollowOut), operation_id="collaboration_follow_update")
 @requires(Scope.COMMENT_WRITE)
 def follow_update(request, payload: FollowIn):
-    following = services.follow_set(actor=request.auth, entity_type=payload.entity_type, entity_id=payload.entity_id,
-                                    following=payload.following)
+    following = services.follow_set(
+        actor=request.auth, entity_type=payload.entity_type, entity_id=payload.entity_id, following=payload.following
+    )
     count = selectors.follower_count(actor=request.auth, entity_type=payload.entity_type, entity_id=payload.entity_id)
-    return {"entity_type": payload.entity_type, "entity_id": payload.entity_id, "following": following,
-            "followers": count}
+    return {
+        "entity_type": payload.entity_type,
+        "entity_id": payload.entity_id,
+        "following": following,
+        "followers": count,
+    }
 
 
 @router.get("/notifications", response=responses(NotificationPage), operation_id="collaboration_notification_list")
@@ -75,11 +89,18 @@ def notification_read(request, payload: MarkReadIn):
 @router.get("/activity", response=responses(ActivityPage), operation_id="collaboration_activity_list")
 @requires(Scope.WORKSPACE_READ)
 def activity_list(request, params: Query[EntityPageParams]):
-    items = selectors.activity_list(actor=request.auth, entity_type=params.entity_type, entity_id=params.entity_id,
-                                    limit=500)
+    items = selectors.activity_list(
+        actor=request.auth, entity_type=params.entity_type, entity_id=params.entity_id, limit=500
+    )
     rows = [
-        {"at": i.at, "kind": i.kind, "who": i.who, "action": i.action, "changes": i.changes,
-         "comment_id": i.comment.pk if i.comment else None}
+        {
+            "at": i.at,
+            "kind": i.kind,
+            "who": i.who,
+            "action": i.action,
+            "changes": i.changes,
+            "comment_id": i.comment.pk if i.comment else None,
+        }
         for i in items
     ]
     return paginate(rows, params)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import StrictSchema, page_schema
+from valueloop.core.api_support import StrictBody, StrictSchema, page_schema
 
 ENTITY_TYPE = Field(..., min_length=1, max_length=40, pattern=r"^[a-z_]+$", description="e.g. product, area")
 ENTITY_ID = Field(..., ge=1, le=2**62)
@@ -15,13 +15,13 @@ class EntityParams(StrictSchema):
     entity_id: int = ENTITY_ID
 
 
-class CommentIn(StrictSchema):
+class CommentIn(StrictBody):
     entity_type: str = ENTITY_TYPE
     entity_id: int = ENTITY_ID
     body: str = Field(..., min_length=1, max_length=20000, description="Markdown; @handle or @email mentions")
 
 
-class CommentPatch(StrictSchema):
+class CommentPatch(StrictBody):
     body: str = Field(..., min_length=1, max_length=20000)
     version: int | None = Field(None, ge=1)
 
@@ -38,7 +38,7 @@ class CommentOut(Schema):
     version: int
 
 
-class FollowIn(StrictSchema):
+class FollowIn(StrictBody):
     entity_type: str = ENTITY_TYPE
     entity_id: int = ENTITY_ID
     following: bool
@@ -63,7 +63,7 @@ class NotificationOut(Schema):
     read_at: datetime | None
 
 
-class MarkReadIn(StrictSchema):
+class MarkReadIn(StrictBody):
     ids: list[int] | None = Field(None, max_length=1000, description="Leave out to mark all read.")
 
 

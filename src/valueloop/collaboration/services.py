@@ -43,8 +43,14 @@ def _notify_mentions(actor: Actor, comment: Comment, label: str, already: set[in
         if user.pk == getattr(actor.user, "pk", None) or user.pk in already:
             continue
         Notification.objects.create(
-            workspace=actor.workspace, recipient=user, actor=actor.user, kind="mention",
-            entity_type=comment.entity_type, entity_id=comment.entity_id, entity_label=label, comment=comment,
+            workspace=actor.workspace,
+            recipient=user,
+            actor=actor.user,
+            kind="mention",
+            entity_type=comment.entity_type,
+            entity_id=comment.entity_id,
+            entity_label=label,
+            comment=comment,
         )
         notified.add(user.pk)
     return notified
@@ -55,22 +61,43 @@ def comment_create(*, actor: Actor, entity_type: str, entity_id: int, body: str)
     ref = selectors.access_entity(actor=actor, entity_type=entity_type, entity_id=entity_id, scope=Scope.COMMENT_WRITE)
     body = _validate_body(body)
     comment = Comment.objects.create(
-        workspace=actor.workspace, entity_type=entity_type, entity_id=entity_id, author=actor.user,
-        body=body, body_html=render_markdown(body),
+        workspace=actor.workspace,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        author=actor.user,
+        body=body,
+        body_html=render_markdown(body),
     )
     mentioned = _notify_mentions(actor, comment, ref.label, set())
     followers = Follow.objects.filter(workspace=actor.workspace, entity_type=entity_type, entity_id=entity_id).exclude(
         Q(user=actor.user) | Q(user_id__in=mentioned)
     )
     Notification.objects.bulk_create(
-        Notification(workspace=actor.workspace, recipient_id=f.user_id, actor=actor.user, kind="comment",
-                     entity_type=entity_type, entity_id=entity_id, entity_label=ref.label, comment=comment)
+        Notification(
+            workspace=actor.workspace,
+            recipient_id=f.user_id,
+            actor=actor.user,
+            kind="comment",
+            entity_type=entity_type,
+            entity_id=entity_id,
+            entity_label=ref.label,
+            comment=comment,
+        )
         for f in followers
     )
-    Follow.objects.get_or_create(workspace=actor.workspace, user=actor.user, entity_type=entity_type, entity_id=entity_id)
-    audit_record(actor=actor.user, workspace=actor.workspace, via=actor.via, entity_type="comment",
-                 entity_id=comment.pk, entity_label=f"on {entity_type} {ref.label}", action="created",
-                 changes={"body": [None, body], "entity": [None, f"{entity_type}:{entity_id}"]})
+    Follow.objects.get_or_create(
+        workspace=actor.workspace, user=actor.user, entity_type=entity_type, entity_id=entity_id
+    )
+    audit_record(
+        actor=actor.user,
+        workspace=actor.workspace,
+        via=actor.via,
+        entity_type="comment",
+        entity_id=comment.pk,
+        entity_label=f"on {entity_type} {ref.label}",
+        action="created",
+        changes={"body": [None, body], "entity": [None, f"{entity_type}:{entity_id}"]},
+    )
     return comment
 
 
@@ -88,17 +115,22 @@ def comment_update(*, actor: Actor, comment_id: int, body: str, expected_version
     if body == comment.body:
         return comment
     before = comment.body
-    already = set(
-        Notification.objects.filter(comment=comment, kind="mention").values_list("recipient_id", flat=True)
-    )
+    already = set(Notification.objects.filter(comment=comment, kind="mention").values_list("recipient_id", flat=True))
     comment.body, comment.body_html = body, render_markdown(body)
     comment.edited_at = timezone.now()
     comment.version += 1
     comment.save(update_fields=["body", "body_html", "edited_at", "version"])
     ref = selectors.access_entity(actor=actor, entity_type=comment.entity_type, entity_id=comment.entity_id)
     _notify_mentions(actor, comment, ref.label, already)
-    audit_record(actor=actor.user, workspace=actor.workspace, via=actor.via, entity_type="comment",
-                 entity_id=comment.pk, action="updated", changes={"body": [before, body]})
+    audit_record(
+        actor=actor.user,
+        workspace=actor.workspace,
+        via=actor.via,
+        entity_type="comment",
+        entity_id=comment.pk,
+        action="updated",
+        changes={"body": [before, body]},
+    )
     return comment
 
 
@@ -108,16 +140,24 @@ def comment_delete(*, actor: Actor, comment_id: int) -> None:
     _require_author_or_admin(actor, comment)
     comment.deleted_at = timezone.now()
     comment.save(update_fields=["deleted_at"])
-    audit_record(actor=actor.user, workspace=actor.workspace, via=actor.via, entity_type="comment",
-                 entity_id=comment.pk, action="deleted", changes={"body": [comment.body, None]})
+    audit_record(
+        actor=actor.user,
+        workspace=actor.workspace,
+        via=actor.via,
+        entity_type="comment",
+        entity_id=comment.pk,
+        action="deleted",
+        changes={"body": [comment.body, None]},
+    )
 
 
 @transaction.atomic
 def follow_set(*, actor: Actor, entity_type: str, entity_id: int, following: bool) -> bool:
     selectors.access_entity(actor=actor, entity_type=entity_type, entity_id=entity_id, scope=Scope.COMMENT_WRITE)
     if following:
-        Follow.objects.get_or_create(workspace=actor.workspace, user=actor.user, entity_type=entity_type,
-                                     entity_id=entity_id)
+        Follow.objects.get_or_create(
+            workspace=actor.workspace, user=actor.user, entity_type=entity_type, entity_id=entity_id
+        )
     else:
         Follow.objects.filter(user=actor.user, entity_type=entity_type, entity_id=entity_id).delete()
     return following

@@ -42,12 +42,13 @@ def comment_create_view(request):
     entity_type, entity_id = request.POST.get("entity_type", ""), _int(request.POST.get("entity_id"))
     errors = {}
     try:
-        services.comment_create(actor=request.actor, entity_type=entity_type, entity_id=entity_id,
-                                body=request.POST.get("body", ""))
+        services.comment_create(
+            actor=request.actor, entity_type=entity_type, entity_id=entity_id, body=request.POST.get("body", "")
+        )
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
-        errors = {"body": exc.fields.get("body", exc.message)}
+        errors = {"body": exc.message}
     if request.htmx:
         return _thread_response(request, entity_type, entity_id, errors, 400 if errors else 200)
     if errors:
@@ -71,8 +72,12 @@ def comment_delete_view(request, comment_id: int):
 @require_POST
 def follow_view(request):
     entity_type, entity_id = request.POST.get("entity_type", ""), _int(request.POST.get("entity_id"))
-    services.follow_set(actor=request.actor, entity_type=entity_type, entity_id=entity_id,
-                        following=request.POST.get("following") == "1")
+    services.follow_set(
+        actor=request.actor,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        following=request.POST.get("following") == "1",
+    )
     if request.htmx:
         return _thread_response(request, entity_type, entity_id)
     ref = resolve_entity(request.actor.workspace, entity_type, entity_id)
@@ -83,9 +88,7 @@ def follow_view(request):
 @require_GET
 def notifications_view(request):
     unread_only = request.GET.get("unread") == "1"
-    notifications = selectors.notification_list(actor=request.actor, unread_only=unread_only).select_related(
-        "comment"
-    )
+    notifications = selectors.notification_list(actor=request.actor, unread_only=unread_only).select_related("comment")
     page = Paginator(notifications, 30).get_page(request.GET.get("page"))
     return render(request, "collaboration/notifications.html", {"page": page, "unread_only": unread_only})
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from ninja import Field, Schema
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import ConfigDict, create_model
+from pydantic import BeforeValidator, ConfigDict, create_model
 
 from .errors import DomainError
 from .permissions import Role, Scope, effective_role
@@ -33,6 +34,23 @@ class StrictSchema(Schema):
     """Input schemas refuse unknown fields, so a typo is an error rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StrictBody(StrictSchema):
+    """Request bodies: no type coercion either (``true`` is not an id, ``"5"`` is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+def _iso_datetime_only(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() and not value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        return value
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("Use an ISO 8601 date-time, e.g. 2026-01-31T09:00:00Z.")
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime_only)]
 
 
 class FieldError(Schema):
@@ -74,8 +92,9 @@ def requires(scope: Scope | None):
     return decorate
 
 
-def _actor_for(user, workspace_hint: str | None, session, via: str, token_role: str | None = None,
-               workspace_id: int | None = None) -> Actor:
+def _actor_for(
+    user, workspace_hint: str | None, session, via: str, token_role: str | None = None, workspace_id: int | None = None
+) -> Actor:
     from valueloop.workspaces.facade import membership_for
 
     membership = membership_for(user=user, workspace_slug=workspace_hint, workspace_id=workspace_id)
@@ -93,8 +112,9 @@ class TokenAuth(HttpBearer):
         api_token, problem = token_lookup(token)
         if api_token is None:
             raise AuthFailed(problem, code="invalid_token")
-        actor = _actor_for(api_token.user, None, None, "api", token_role=api_token.role,
-                           workspace_id=api_token.workspace_id)
+        actor = _actor_for(
+            api_token.user, None, None, "api", token_role=api_token.role, workspace_id=api_token.workspace_id
+        )
         return actor
 
 
@@ -135,4 +155,15 @@ def paginate(queryset: QuerySet | list, params: PageParams) -> dict[str, Any]:
     return {"items": items, "count": count, "page": params.page, "page_size": params.page_size, "pages": pages}
 
 
-__all__ = ["Role", "requires", "responses", "paginate", "page_schema", "PageParams", "StrictSchema", "ErrorOut"]
+__all__ = [
+    "ErrorOut",
+    "IsoDatetime",
+    "PageParams",
+    "Role",
+    "StrictBody",
+    "StrictSchema",
+    "page_schema",
+    "paginate",
+    "requires",
+    "responses",
+]

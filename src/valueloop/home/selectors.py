@@ -28,5 +28,4 @@ def search(*, actor: Actor, query: str, limit: int = 20) -> dict:
         .select_related("author")
         .order_by("-created_at")[:limit]
     )
-    return {"query": query, "too_short": False, "results": results,
-            "total": sum(len(v) for v in results.values())}
+    return {"query": query, "too_short": False, "results": results, "total": sum(len(v) for v in results.values())}

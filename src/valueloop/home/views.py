@@ -21,7 +21,9 @@ from . import selectors
 SECTIONS = {key: (group, label) for group, items in NAVIGATION for key, label in items}
 SECTION_HELP = {
     "customers": "Accounts with their revenue, contacts and personas: who asks, and how much revenue stands behind it.",
-    "feedback": "The feedback inbox: support tickets, sales calls, interviews and surveys, triaged and linked to problems.",
+    "feedback": (
+        "The feedback inbox: support tickets, sales calls, interviews and surveys, triaged and linked to problems."
+    ),
     "discovery": "Problems and opportunities, backed by evidence from customers, with the opportunity-solution tree.",
     "planning": "Features ranked by Cost of Delay Divided by Duration (CD3), with WSJF, RICE, ICE and Kano beside it.",
     "backlog": "The product owner's backlog, ordered by CD3, with the reasons for every manual move.",
@@ -76,8 +78,11 @@ def section_view(request, section: str):
     if section not in SECTIONS:
         raise Http404("No such section.")
     group, label = SECTIONS[section]
-    return render(request, "home/section.html",
-                  {"section": section, "group": group, "label": label, "help": SECTION_HELP[section]})
+    return render(
+        request,
+        "home/section.html",
+        {"section": section, "group": group, "label": label, "help": SECTION_HELP[section]},
+    )
 
 
 def _parse_day(value: str | None):
@@ -92,18 +97,28 @@ def audit_view(request):
     filters = {k: request.GET.get(k, "").strip() for k in ("entity_type", "actor", "action", "since", "until")}
     entity_id = request.GET.get("entity_id", "").strip()
     query = audit_list(
-        actor=actor, entity_type=filters["entity_type"], entity_id=int(entity_id) if entity_id.isdigit() else None,
-        actor_email=filters["actor"], action=filters["action"], since=_parse_day(filters["since"]),
+        actor=actor,
+        entity_type=filters["entity_type"],
+        entity_id=int(entity_id) if entity_id.isdigit() else None,
+        actor_email=filters["actor"],
+        action=filters["action"],
+        since=_parse_day(filters["since"]),
         until=_parse_day(filters["until"]),
     )
     if request.GET.get("format") == "csv":
-        rows = ((e.at.isoformat(), e.actor_label, e.via, e.entity_type, e.entity_id, e.entity_label, e.action,
-                 e.changes) for e in query[:50000])
+        rows = (
+            (e.at.isoformat(), e.actor_label, e.via, e.entity_type, e.entity_id, e.entity_label, e.action, e.changes)
+            for e in query[:50000]
+        )
         body = write_csv(["at", "actor", "via", "entity_type", "entity_id", "entity", "action", "changes"], rows)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="audit-{actor.workspace.slug}.csv"'
         return response
     page = Paginator(query, 50).get_page(request.GET.get("page"))
-    context = {"page": page, "filters": filters, "entity_id": entity_id,
-               "entity_types": audit_entity_types(actor=actor)}
+    context = {
+        "page": page,
+        "filters": filters,
+        "entity_id": entity_id,
+        "entity_types": audit_entity_types(actor=actor),
+    }
     return render(request, "home/audit.html", context)

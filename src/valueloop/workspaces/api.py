@@ -1,14 +1,26 @@
-
-from django.http import HttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from valueloop.core.api_support import PageParams, paginate, requires, responses
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
 from .schemas import (
-    AreaIn, AreaOut, AreaPage, AreaPatch, InvitationCreated, InvitationIn, InvitationPage, MemberOut, MemberPage,
-    MemberPatch, ProductIn, ProductOut, ProductPage, ProductPatch, WorkspaceOut, WorkspacePatch,
+    AreaIn,
+    AreaOut,
+    AreaPage,
+    AreaPatch,
+    InvitationCreated,
+    InvitationIn,
+    InvitationPage,
+    MemberOut,
+    MemberPage,
+    MemberPatch,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+    ProductPatch,
+    WorkspaceOut,
+    WorkspacePatch,
 )
 
 router = Router(tags=["workspace"])
@@ -45,15 +57,16 @@ def member_list(request, params: Query[ListParams]):
 @router.patch("/members/{member_id}", response=responses(MemberOut, 409), operation_id="workspaces_member_update")
 @requires(Scope.WORKSPACE_MANAGE)
 def member_update(request, member_id: int, payload: MemberPatch):
-    return services.member_role_change(actor=request.auth, membership_id=member_id, role=payload.role,
-                                       function=payload.function)
+    return services.member_role_change(
+        actor=request.auth, membership_id=member_id, role=payload.role, function=payload.function
+    )
 
 
 @router.delete("/members/{member_id}", response=responses({204: None}, 409), operation_id="workspaces_member_delete")
 @requires(Scope.WORKSPACE_MANAGE)
 def member_delete(request, member_id: int):
     services.member_remove(actor=request.auth, membership_id=member_id)
-    return HttpResponse(status=204)
+    return Status(204, None)
 
 
 @router.get("/invitations", response=responses(InvitationPage), operation_id="workspaces_invitation_list")
@@ -62,21 +75,23 @@ def invitation_list(request, params: Query[PageParams]):
     return paginate(selectors.invitation_list(actor=request.auth), params)
 
 
-@router.post("/invitations", response=responses({201: InvitationCreated}, 409),
-             operation_id="workspaces_invitation_create")
+@router.post(
+    "/invitations", response=responses({201: InvitationCreated}, 409), operation_id="workspaces_invitation_create"
+)
 @requires(Scope.WORKSPACE_MANAGE)
 def invitation_create(request, payload: InvitationIn):
     invitation, url = services.invitation_create(actor=request.auth, role=payload.role, email=payload.email)
     invitation.url = url
-    return 201, invitation
+    return Status(201, invitation)
 
 
-@router.delete("/invitations/{invitation_id}", response=responses({204: None}),
-               operation_id="workspaces_invitation_delete")
+@router.delete(
+    "/invitations/{invitation_id}", response=responses({204: None}), operation_id="workspaces_invitation_delete"
+)
 @requires(Scope.WORKSPACE_MANAGE)
 def invitation_delete(request, invitation_id: int):
     services.invitation_revoke(actor=request.auth, invitation_id=invitation_id)
-    return HttpResponse(status=204)
+    return Status(204, None)
 
 
 @router.get("/products", response=responses(ProductPage), operation_id="workspaces_product_list")
@@ -89,7 +104,7 @@ def product_list(request, params: Query[ProductListParams]):
 @router.post("/products", response=responses({201: ProductOut}), operation_id="workspaces_product_create")
 @requires(Scope.PORTFOLIO_WRITE)
 def product_create(request, payload: ProductIn):
-    return 201, services.product_create(actor=request.auth, **payload.model_dump())
+    return Status(201, services.product_create(actor=request.auth, **payload.model_dump()))
 
 
 @router.get("/products/{product_id}", response=responses(ProductOut), operation_id="workspaces_product_get")
@@ -106,15 +121,17 @@ def product_update(request, product_id: int, payload: ProductPatch):
     return services.product_update(actor=request.auth, product_id=product_id, expected_version=version, **data)
 
 
-@router.post("/products/{product_id}/archive", response=responses(ProductOut),
-             operation_id="workspaces_product_archive")
+@router.post(
+    "/products/{product_id}/archive", response=responses(ProductOut), operation_id="workspaces_product_archive"
+)
 @requires(Scope.PORTFOLIO_WRITE)
 def product_archive(request, product_id: int):
     return services.product_archive(actor=request.auth, product_id=product_id, archived=True)
 
 
-@router.post("/products/{product_id}/restore", response=responses(ProductOut),
-             operation_id="workspaces_product_restore")
+@router.post(
+    "/products/{product_id}/restore", response=responses(ProductOut), operation_id="workspaces_product_restore"
+)
 @requires(Scope.PORTFOLIO_WRITE)
 def product_restore(request, product_id: int):
     return services.product_archive(actor=request.auth, product_id=product_id, archived=False)
@@ -132,7 +149,7 @@ def area_list(request, product_id: int, params: Query[ProductListParams]):
 @router.post("/products/{product_id}/areas", response=responses({201: AreaOut}), operation_id="workspaces_area_create")
 @requires(Scope.PORTFOLIO_WRITE)
 def area_create(request, product_id: int, payload: AreaIn):
-    return 201, services.area_create(actor=request.auth, product_id=product_id, **payload.model_dump())
+    return Status(201, services.area_create(actor=request.auth, product_id=product_id, **payload.model_dump()))
 
 
 @router.get("/areas/{area_id}", response=responses(AreaOut), operation_id="workspaces_area_get")

@@ -77,3 +77,10 @@ def workspaces_of(user):
     from .models import Membership
 
     return Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name")
+
+
+def workspace_create(**kwargs):
+    """Create a workspace with its creator as first admin (see services.workspace_create)."""
+    from .services import workspace_create as create
+
+    return create(**kwargs)

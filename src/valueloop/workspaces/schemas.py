@@ -5,12 +5,18 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import StrictSchema, page_schema
+from valueloop.core.api_support import StrictBody, page_schema
 from valueloop.core.permissions import Role
 
+from .models import CURRENCIES
+
 RoleName = Literal["admin", "product_manager", "product_owner", "contributor", "stakeholder"]
-FunctionName = Literal["", "engineering", "design", "research", "marketing", "sales", "support", "product", "leadership"]
+CurrencyCode = Literal["USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR", "BRL", "SGD"]
+FunctionName = Literal[
+    "", "engineering", "design", "research", "marketing", "sales", "support", "product", "leadership"
+]
 assert set(RoleName.__args__) == {r.value for r in Role}  # type: ignore[attr-defined]
+assert list(CurrencyCode.__args__) == CURRENCIES  # type: ignore[attr-defined]
 
 
 class WorkspaceOut(Schema):
@@ -23,10 +29,10 @@ class WorkspaceOut(Schema):
     version: int
 
 
-class WorkspacePatch(StrictSchema):
+class WorkspacePatch(StrictBody):
     name: str | None = Field(None, min_length=1, max_length=120)
     timezone: str | None = Field(None, min_length=1, max_length=64)
-    currency: str | None = Field(None, min_length=3, max_length=3)
+    currency: CurrencyCode | None = None
     version: int | None = Field(None, ge=1, description="The version you edited; a stale one answers 409.")
 
 
@@ -45,12 +51,12 @@ class MemberOut(Schema):
     joined_at: datetime
 
 
-class MemberPatch(StrictSchema):
+class MemberPatch(StrictBody):
     role: RoleName
     function: FunctionName | None = None
 
 
-class InvitationIn(StrictSchema):
+class InvitationIn(StrictBody):
     role: RoleName
     email: str = Field("", max_length=254, description="Leave empty for a shareable link.")
 
@@ -67,13 +73,13 @@ class InvitationCreated(InvitationOut):
     url: str = Field(..., description="The accept link. Shown once: only a digest of it is stored.")
 
 
-class ProductIn(StrictSchema):
+class ProductIn(StrictBody):
     name: str = Field(..., min_length=1, max_length=120)
     key: str = Field("", max_length=12, pattern=r"^[A-Za-z0-9_]*$")
     description: str = Field("", max_length=20000)
 
 
-class ProductPatch(StrictSchema):
+class ProductPatch(StrictBody):
     name: str | None = Field(None, min_length=1, max_length=120)
     key: str | None = Field(None, min_length=1, max_length=12, pattern=r"^[A-Za-z0-9_]+$")
     description: str | None = Field(None, max_length=20000)
@@ -91,12 +97,12 @@ class ProductOut(Schema):
     version: int
 
 
-class AreaIn(StrictSchema):
+class AreaIn(StrictBody):
     name: str = Field(..., min_length=1, max_length=120)
     description: str = Field("", max_length=20000)
 
 
-class AreaPatch(StrictSchema):
+class AreaPatch(StrictBody):
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = Field(None, max_length=20000)
     version: int | None = Field(None, ge=1)

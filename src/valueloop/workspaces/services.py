@@ -48,8 +48,16 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def workspace_create(*, user, name: str, timezone_name: str = "UTC", currency: str = "USD", via: str = "web",
-                     is_demo: bool = False, slug: str | None = None) -> Workspace:
+def workspace_create(
+    *,
+    user,
+    name: str,
+    timezone_name: str = "UTC",
+    currency: str = "USD",
+    via: str = "web",
+    is_demo: bool = False,
+    slug: str | None = None,
+) -> Workspace:
     """Create a workspace; its creator becomes its first admin."""
     if not name or not name.strip():
         raise Invalid("A workspace needs a name.", fields={"name": "This field is required."})
@@ -61,8 +69,16 @@ def workspace_create(*, user, name: str, timezone_name: str = "UTC", currency: s
     create_audited(actor, workspace, entity_type="workspace", fields=WORKSPACE_FIELDS)
     membership.workspace = workspace
     membership.save()
-    audit_record(actor=user, workspace=workspace, via=via, entity_type="member", entity_id=membership.pk,
-                 entity_label=user.email, action="joined", changes={"role": [None, Role.ADMIN.value]})
+    audit_record(
+        actor=user,
+        workspace=workspace,
+        via=via,
+        entity_type="member",
+        entity_id=membership.pk,
+        entity_label=user.email,
+        action="joined",
+        changes={"role": [None, Role.ADMIN.value]},
+    )
     return workspace
 
 
@@ -99,8 +115,16 @@ def member_role_change(*, actor: Actor, membership_id: int, role: str, function:
     membership.save(update_fields=list(changes))
     delta = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
     if delta:
-        audit_record(actor=actor.user, workspace=actor.workspace, via=actor.via, entity_type="member",
-                     entity_id=membership.pk, entity_label=membership.user.email, action="role_changed", changes=delta)
+        audit_record(
+            actor=actor.user,
+            workspace=actor.workspace,
+            via=actor.via,
+            entity_type="member",
+            entity_id=membership.pk,
+            entity_label=membership.user.email,
+            action="role_changed",
+            changes=delta,
+        )
     return membership
 
 
@@ -111,9 +135,16 @@ def member_remove(*, actor: Actor, membership_id: int) -> None:
         raise Conflict("The last admin cannot be removed.", code="last_admin")
     # The member's tokens for this workspace stop working with the membership.
     membership.user.api_tokens.filter(workspace=actor.workspace, revoked_at=None).update(revoked_at=timezone.now())
-    audit_record(actor=actor.user, workspace=actor.workspace, via=actor.via, entity_type="member",
-                 entity_id=membership.pk, entity_label=membership.user.email, action="removed",
-                 changes={"role": [membership.role, None]})
+    audit_record(
+        actor=actor.user,
+        workspace=actor.workspace,
+        via=actor.via,
+        entity_type="member",
+        entity_id=membership.pk,
+        entity_label=membership.user.email,
+        action="removed",
+        changes={"role": [membership.role, None]},
+    )
     membership.delete()
 
 
@@ -175,8 +206,15 @@ def invitation_accept(*, user, token: str) -> Membership:
     if existing:
         return existing
     membership = Membership.objects.create(workspace=invitation.workspace, user=user, role=invitation.role)
-    audit_record(actor=user, workspace=invitation.workspace, entity_type="member", entity_id=membership.pk,
-                 entity_label=user.email, action="joined", changes={"role": [None, invitation.role]})
+    audit_record(
+        actor=user,
+        workspace=invitation.workspace,
+        entity_type="member",
+        entity_id=membership.pk,
+        entity_label=user.email,
+        action="joined",
+        changes={"role": [None, invitation.role]},
+    )
     return membership
 
 
@@ -184,8 +222,14 @@ def invitation_accept(*, user, token: str) -> Membership:
 def invitation_revoke(*, actor: Actor, invitation_id: int) -> Invitation:
     invitation = selectors.access_invitation(actor=actor, id=invitation_id)
     if invitation.revoked_at is None:
-        update_audited(actor, invitation, {"revoked_at": timezone.now()}, entity_type="invitation",
-                       expected_version=None, action="revoked")
+        update_audited(
+            actor,
+            invitation,
+            {"revoked_at": timezone.now()},
+            entity_type="invitation",
+            expected_version=None,
+            action="revoked",
+        )
     return invitation
 
 
@@ -223,7 +267,9 @@ def product_update(*, actor: Actor, product_id: int, expected_version: int | Non
         changes["name"] = (changes["name"] or "").strip()
         clash = Product.objects.filter(workspace=actor.workspace, name__iexact=changes["name"]).exclude(pk=product.pk)
         if clash.exists():
-            raise Invalid(f"A product named {changes['name']!r} already exists.", fields={"name": "Choose another name."})
+            raise Invalid(
+                f"A product named {changes['name']!r} already exists.", fields={"name": "Choose another name."}
+            )
     return update_audited(actor, product, changes, entity_type="product", expected_version=expected_version)
 
 
@@ -233,8 +279,12 @@ def product_archive(*, actor: Actor, product_id: int, archived: bool = True) -> 
     if (product.archived_at is not None) == archived:
         return product
     return update_audited(
-        actor, product, {"archived_at": timezone.now() if archived else None}, entity_type="product",
-        expected_version=None, action="archived" if archived else "restored",
+        actor,
+        product,
+        {"archived_at": timezone.now() if archived else None},
+        entity_type="product",
+        expected_version=None,
+        action="archived" if archived else "restored",
     )
 
 
@@ -258,8 +308,9 @@ def area_update(*, actor: Actor, area_id: int, expected_version: int | None = No
         changes["name"] = (changes["name"] or "").strip()
         clash = ProductArea.objects.filter(product=area.product, name__iexact=changes["name"]).exclude(pk=area.pk)
         if clash.exists():
-            raise Invalid(f"This product already has an area named {changes['name']!r}.",
-                          fields={"name": "Choose another name."})
+            raise Invalid(
+                f"This product already has an area named {changes['name']!r}.", fields={"name": "Choose another name."}
+            )
     return update_audited(actor, area, changes, entity_type="area", expected_version=expected_version)
 
 
@@ -269,6 +320,10 @@ def area_archive(*, actor: Actor, area_id: int, archived: bool = True) -> Produc
     if (area.archived_at is not None) == archived:
         return area
     return update_audited(
-        actor, area, {"archived_at": timezone.now() if archived else None}, entity_type="area",
-        expected_version=None, action="archived" if archived else "restored",
+        actor,
+        area,
+        {"archived_at": timezone.now() if archived else None},
+        entity_type="area",
+        expected_version=None,
+        action="archived" if archived else "restored",
     )

@@ -40,8 +40,14 @@ def product_list_view(request):
     show_archived = request.GET.get("archived") == "1"
     products = selectors.product_list(actor=actor, search=search, include_archived=show_archived)
     page = Paginator(products, 25).get_page(request.GET.get("page"))
-    context = {"page": page, "search": search, "show_archived": show_archived, "errors": errors, "form": form,
-               "can_write": actor.can(Scope.PORTFOLIO_WRITE)}
+    context = {
+        "page": page,
+        "search": search,
+        "show_archived": show_archived,
+        "errors": errors,
+        "form": form,
+        "can_write": actor.can(Scope.PORTFOLIO_WRITE),
+    }
     if request.htmx and request.method == "GET":
         return render(request, "workspaces/product_list.html#results", context)
     return render(request, "workspaces/product_list.html", context, status=400 if errors else 200)
@@ -51,20 +57,29 @@ def _apply_product_action(actor, product, action: str, data) -> str:
     """One form post on the product page -> one service call; returns the notice to show."""
     if action == "update":
         services.product_update(
-            actor=actor, product_id=product.pk, expected_version=_int_or_none(data.get("version")),
-            name=data.get("name", ""), key=data.get("key", ""), description=data.get("description", ""),
+            actor=actor,
+            product_id=product.pk,
+            expected_version=_int_or_none(data.get("version")),
+            name=data.get("name", ""),
+            key=data.get("key", ""),
+            description=data.get("description", ""),
         )
         return "Product saved."
     if action in ("archive", "restore"):
         services.product_archive(actor=actor, product_id=product.pk, archived=action == "archive")
         return "Product archived." if action == "archive" else "Product restored."
     if action == "add_area":
-        services.area_create(actor=actor, product_id=product.pk, name=data.get("area_name", ""),
-                             description=data.get("area_description", ""))
+        services.area_create(
+            actor=actor,
+            product_id=product.pk,
+            name=data.get("area_name", ""),
+            description=data.get("area_description", ""),
+        )
         return "Area added."
     if action in ("archive_area", "restore_area"):
-        services.area_archive(actor=actor, area_id=_int_or_none(data.get("area_id")) or 0,
-                              archived=action == "archive_area")
+        services.area_archive(
+            actor=actor, area_id=_int_or_none(data.get("area_id")) or 0, archived=action == "archive_area"
+        )
         return "Area archived." if action == "archive_area" else "Area restored."
     raise Invalid(f"Unknown action {action!r}.")
 
@@ -106,8 +121,10 @@ def settings_view(request):
     if request.method == "POST":
         try:
             services.workspace_update(
-                actor=actor, expected_version=_int_or_none(request.POST.get("version")),
-                name=request.POST.get("name", ""), timezone=request.POST.get("timezone", ""),
+                actor=actor,
+                expected_version=_int_or_none(request.POST.get("version")),
+                name=request.POST.get("name", ""),
+                timezone=request.POST.get("timezone", ""),
                 currency=request.POST.get("currency", ""),
             )
         except DomainError as exc:
@@ -140,15 +157,19 @@ def members_view(request):
                     invite_url = None
             elif action == "role":
                 services.member_role_change(
-                    actor=actor, membership_id=_int_or_none(request.POST.get("member_id")) or 0,
-                    role=request.POST.get("role", ""), function=request.POST.get("function", ""),
+                    actor=actor,
+                    membership_id=_int_or_none(request.POST.get("member_id")) or 0,
+                    role=request.POST.get("role", ""),
+                    function=request.POST.get("function", ""),
                 )
                 messages.success(request, "Role changed.")
             elif action == "remove":
                 services.member_remove(actor=actor, membership_id=_int_or_none(request.POST.get("member_id")) or 0)
                 messages.success(request, "Member removed.")
             elif action == "revoke":
-                services.invitation_revoke(actor=actor, invitation_id=_int_or_none(request.POST.get("invitation_id")) or 0)
+                services.invitation_revoke(
+                    actor=actor, invitation_id=_int_or_none(request.POST.get("invitation_id")) or 0
+                )
                 messages.success(request, "Invitation revoked.")
             else:
                 errors = {"form": "Unknown action."}
@@ -179,7 +200,8 @@ def workspace_create_view(request):
     if request.method == "POST":
         try:
             workspace = services.workspace_create(
-                user=request.user, name=request.POST.get("name", ""),
+                user=request.user,
+                name=request.POST.get("name", ""),
                 timezone_name=request.POST.get("timezone", "UTC") or "UTC",
                 currency=request.POST.get("currency", "USD") or "USD",
             )
@@ -187,8 +209,12 @@ def workspace_create_view(request):
             errors = form_errors(exc)
         else:
             return redirect("home:workspace", workspace.slug)
-    return render(request, "workspaces/workspace_new.html", {"errors": errors, "currencies": CURRENCY_CHOICES},
-                  status=400 if errors else 200)
+    return render(
+        request,
+        "workspaces/workspace_new.html",
+        {"errors": errors, "currencies": CURRENCY_CHOICES},
+        status=400 if errors else 200,
+    )
 
 
 @public_page
@@ -204,9 +230,9 @@ def invitation_accept_view(request, token: str):
         try:
             membership = services.invitation_accept(user=request.user, token=token)
         except DomainError as exc:
-            return render(request, "workspaces/invitation.html", {"invitation": invitation, "error": exc.message},
-                          status=400)
+            return render(
+                request, "workspaces/invitation.html", {"invitation": invitation, "error": exc.message}, status=400
+            )
         messages.success(request, f"Welcome to {membership.workspace.name}.")
         return redirect("home:workspace", membership.workspace.slug)
     return render(request, "workspaces/invitation.html", {"invitation": invitation})
-

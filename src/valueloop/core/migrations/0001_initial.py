@@ -6,33 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0001_initial'),
+        ("workspaces", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_label', models.CharField(blank=True, max_length=254)),
-                ('via', models.CharField(default='web', max_length=16)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('entity_type', models.CharField(max_length=40)),
-                ('entity_id', models.BigIntegerField(null=True)),
-                ('entity_label', models.CharField(blank=True, max_length=200)),
-                ('action', models.CharField(max_length=40)),
-                ('changes', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='workspaces.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("actor_label", models.CharField(blank=True, max_length=254)),
+                ("via", models.CharField(default="web", max_length=16)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("entity_type", models.CharField(max_length=40)),
+                ("entity_id", models.BigIntegerField(null=True)),
+                ("entity_label", models.CharField(blank=True, max_length=200)),
+                ("action", models.CharField(max_length=40)),
+                ("changes", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="workspaces.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['workspace', '-at'], name='core_audite_workspa_f9ba55_idx'), models.Index(fields=['workspace', 'entity_type', 'entity_id'], name='core_audite_workspa_d2d34c_idx')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["workspace", "-at"], name="core_audite_workspa_f9ba55_idx"),
+                    models.Index(
+                        fields=["workspace", "entity_type", "entity_id"], name="core_audite_workspa_d2d34c_idx"
+                    ),
+                ],
             },
         ),
     ]

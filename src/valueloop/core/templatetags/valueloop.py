@@ -16,7 +16,7 @@ def markdown(text: str) -> str:
 def changes_summary(changes: dict) -> str:
     parts = []
     for field, pair in (changes or {}).items():
-        before, after = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+        before, after = ([*pair, None, None])[:2] if isinstance(pair, list) else (None, pair)
         text = lambda v: "∅" if v in (None, "") else str(v)[:80]  # noqa: E731
         parts.append(f"{field}: {text(before)} → {text(after)}")
     return "; ".join(parts)

@@ -16,9 +16,13 @@
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
     var typing = tag === "input" || tag === "textarea" || tag === "select" || event.target.isContentEditable;
-    if (event.key === "/" && !typing) {
-      var search = document.querySelector("[data-hotkey='/']");
-      if (search) { event.preventDefault(); search.focus(); }
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      // The last visible target wins: the search page's own field before the top bar's.
+      var targets = Array.prototype.filter.call(document.querySelectorAll("[data-hotkey='/']"), function (el) {
+        return el.offsetParent !== null || el.getClientRects().length > 0;
+      });
+      var search = targets[targets.length - 1];
+      if (search) { event.preventDefault(); search.focus(); if (search.select) { search.select(); } }
     }
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.matches("[data-submit-on-ctrl-enter]")) {
       event.preventDefault();

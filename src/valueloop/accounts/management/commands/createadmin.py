@@ -19,8 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True)
         parser.add_argument("--name", default="")
         parser.add_argument("--workspace", default="", help="Also create a workspace with this name.")
-        parser.add_argument("--generate-password", action="store_true",
-                            help="Generate a strong password and print it once (default when not on a terminal).")
+        parser.add_argument(
+            "--generate-password",
+            action="store_true",
+            help="Generate a strong password and print it once (default when not on a terminal).",
+        )
 
     def handle(self, *args, **opts):
         password = None
@@ -31,7 +34,7 @@ class Command(BaseCommand):
         try:
             user, password_used = admin_create(email=opts["email"], password=password, name=opts["name"])
             if opts["workspace"]:
-                from valueloop.workspaces.services import workspace_create
+                from valueloop.workspaces.facade import workspace_create
 
                 workspace_create(user=user, name=opts["workspace"], via="cli")
         except DomainError as exc:

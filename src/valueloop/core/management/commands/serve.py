@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("VALUELOOP_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", os.environ.get("VALUELOOP_PORT", 8000))))
+        parser.add_argument(
+            "--port", type=int, default=int(os.environ.get("PORT", os.environ.get("VALUELOOP_PORT", 8000)))
+        )
         parser.add_argument("--workers", type=int, default=int(os.environ.get("VALUELOOP_WEB_WORKERS", 2)))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("VALUELOOP_WEB_THREADS", 4)))
         parser.add_argument("--no-worker", action="store_true", help="Do not start the in-process task worker.")
@@ -35,9 +37,23 @@ class Command(BaseCommand):
         if not opts["no_worker"] and settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
             children.append(subprocess.Popen([sys.executable, "-m", "valueloop.cli", "worker"], env=env))
         server_cmd = [
-            sys.executable, "-m", "granian", "--interface", "wsgi", "--host", opts["host"], "--port", str(opts["port"]),
-            "--workers", str(opts["workers"]), "--blocking-threads", str(opts["threads"]), "--no-ws",
-            "--log-level", "warning", "valueloop.wsgi:application",
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            opts["host"],
+            "--port",
+            str(opts["port"]),
+            "--workers",
+            str(opts["workers"]),
+            "--blocking-threads",
+            str(opts["threads"]),
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "valueloop.wsgi:application",
         ]
         self.stdout.write(f"Valueloop is serving at http://{opts['host']}:{opts['port']}/  (Ctrl+C stops it)")
         self.stdout.flush()

@@ -18,6 +18,6 @@ class Command(BaseCommand):
         result = build_demo(scale=opts["scale"], seed=opts["seed"])
         verb = "Created" if result.created else "Checked"
         self.stdout.write(self.style.SUCCESS(f"{verb} demo workspace '{result.workspace.name}' ({opts['scale']})."))
-        self.stdout.write("Demo logins (password for all: %s):" % result.logins[0][1])
+        self.stdout.write(f"Demo logins (password for all: {result.logins[0][1]}):")
         for email, _, role in result.logins:
             self.stdout.write(f"  {email:<40} {role}")

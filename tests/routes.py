@@ -1,0 +1,124 @@
+"""Enumerate every API operation and every page from the routing tables, with the scope each
+declares, and build concrete URLs and sample bodies for them. The permission-matrix and
+tenant-isolation suites are generated from this, so a new route is covered automatically
+(and fails loudly until it declares its scope and gets a sample body)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from valueloop.api import api
+
+PARAM_RE = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class ApiOperation:
+    operation_id: str
+    method: str
+    path: str  # e.g. /api/v1/products/{product_id}
+    view: Any
+
+    @property
+    def declared(self) -> bool:
+        return hasattr(self.view, "required_scope")
+
+    @property
+    def scope(self):
+        return getattr(self.view, "required_scope", None)
+
+
+def api_operations() -> list[ApiOperation]:
+    ops = []
+    for prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                for method in operation.methods:
+                    full = "/api/v1/" + "/".join(p.strip("/") for p in (prefix, path) if p.strip("/"))
+                    full = re.sub(r"\{(\w+:)?(\w+)\}", r"{\2}", full)
+                    ops.append(
+                        ApiOperation(
+                            operation.operation_id or operation.view_func.__name__, method, full, operation.view_func
+                        )
+                    )
+    return sorted(ops, key=lambda o: (o.path, o.method))
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    route: str  # e.g. w/<slug:ws>/products/<int:product_id>/
+    view: Any
+
+    @property
+    def kind(self) -> str | None:
+        return getattr(self.view, "page_kind", None)
+
+    @property
+    def scope(self):
+        return getattr(self.view, "required_scope", None)
+
+
+def _walk(patterns, prefix: str = "", namespace: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace or namespace
+            route = prefix + str(pattern.pattern)
+            if route.startswith("api/v1/"):
+                continue
+            yield from _walk(pattern.url_patterns, route, ns)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace else (pattern.name or "")
+            yield Page(name, prefix + str(pattern.pattern), pattern.callback)
+
+
+def pages() -> list[Page]:
+    return sorted(_walk(get_resolver().url_patterns), key=lambda p: p.route)
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    """Substitute {name} (API) or <conv:name> (Django) placeholders from ``values``."""
+
+    def api_sub(match):
+        return str(values[match.group(1)])
+
+    def page_sub(match):
+        return str(values[match.group(2)])
+
+    template = PARAM_RE.sub(api_sub, template)
+    return re.sub(r"<(?:(\w+):)?(\w+)>", page_sub, template)
+
+
+# Valid-looking bodies per write operation; a new write endpoint must add one here.
+def sample_body(operation_id: str, ids: dict[str, Any]) -> dict | None:
+    bodies = {
+        "workspaces_workspace_update": {"name": "Renamed"},
+        "workspaces_member_update": {"role": "stakeholder"},
+        "workspaces_invitation_create": {"role": "contributor", "email": "new.person@example.com"},
+        "workspaces_product_create": {"name": "Gamma", "key": "GAM"},
+        "workspaces_product_update": {"description": "Updated"},
+        "workspaces_product_archive": None,
+        "workspaces_product_restore": None,
+        "workspaces_area_create": {"name": "Onboarding"},
+        "workspaces_area_update": {"description": "Updated"},
+        "workspaces_area_archive": None,
+        "workspaces_area_restore": None,
+        "collaboration_comment_create": {"entity_type": "product", "entity_id": ids["product_id"], "body": "Hi"},
+        "collaboration_comment_update": {"body": "Edited"},
+        "collaboration_follow_update": {"entity_type": "product", "entity_id": ids["product_id"], "following": True},
+        "collaboration_notification_read": {},
+        "accounts_token_create": {"name": "matrix"},
+    }
+    if operation_id not in bodies:
+        raise KeyError(f"Add a sample body for {operation_id} in tests/routes.py")
+    return bodies[operation_id]
+
+
+def query_for(operation_id: str, ids: dict[str, Any]) -> str:
+    if operation_id in {"collaboration_comment_list", "collaboration_activity_list"}:
+        return f"?entity_type=product&entity_id={ids['product_id']}"
+    return ""

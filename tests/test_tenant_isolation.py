@@ -1,0 +1,109 @@
+"""A member of workspace A using B's ids gets 404 on every operation that takes an id, and
+listings never include B's rows. Generated from the API routing table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import token_client
+from tests.routes import api_operations, fill, query_for, sample_body
+from valueloop.accounts.services import token_create
+from valueloop.collaboration.services import comment_create
+from valueloop.core.permissions import Role
+from valueloop.workspaces.models import Membership
+from valueloop.workspaces.services import invitation_create
+
+OPERATIONS = api_operations()
+WITH_IDS = [
+    o
+    for o in OPERATIONS
+    if "{" in o.path
+    or o.operation_id
+    in {
+        "collaboration_comment_list",
+        "collaboration_activity_list",
+        "collaboration_comment_create",
+        "collaboration_follow_update",
+    }
+]
+LISTS = [
+    o
+    for o in OPERATIONS
+    if o.method == "GET"
+    and "{" not in o.path
+    and o.operation_id not in {"collaboration_comment_list", "collaboration_activity_list"}
+]
+B_MARKERS = ("Beta", "beta-secret", "admin@b.test")
+
+
+def b_ids(world) -> dict:
+    comment = comment_create(
+        actor=world.actor_b, entity_type="product", entity_id=world.product_b.pk, body="beta-secret comment"
+    )
+    invitation, _ = invitation_create(actor=world.actor_b, role="contributor", email="beta-guest@b.test")
+    token, _ = token_create(actor=world.actor_b, name="Beta token")
+    return {
+        "ws": world.ws_b.slug,
+        "product_id": world.product_b.pk,
+        "area_id": world.area_b.pk,
+        "member_id": Membership.objects.get(workspace=world.ws_b, user=world.admin_b).pk,
+        "comment_id": comment.pk,
+        "invitation_id": invitation.pk,
+        "token_id": token.pk,
+    }
+
+
+@pytest.mark.parametrize("op", WITH_IDS, ids=lambda o: o.operation_id)
+def test_ids_of_another_workspace_answer_404(world, op):
+    ids = b_ids(world)
+    client = token_client(world.actor_a)
+    url = fill(op.path, ids) + query_for(op.operation_id, ids)
+    kwargs = {}
+    if op.method in {"POST", "PUT", "PATCH"}:
+        body = sample_body(op.operation_id, ids)
+        if body is not None:
+            kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+    response = getattr(client, op.method.lower())(url, **kwargs)
+    assert response.status_code == 404, (op.operation_id, response.status_code, response.content)
+    assert response.json()["code"] == "not_found"
+    # and nothing of B leaked into the error
+    assert not any(marker in response.content.decode() for marker in B_MARKERS)
+
+
+@pytest.mark.parametrize("op", LISTS, ids=lambda o: o.operation_id)
+def test_listings_never_show_another_workspace(world, op):
+    b_ids(world)
+    comment_create(actor=world.actor_a, entity_type="product", entity_id=world.product_a.pk, body="@admin-b hello")
+    response = token_client(world.actor_a).get(op.path + "?page_size=200")
+    assert response.status_code == 200, response.content
+    text = response.content.decode()
+    assert not any(marker in text for marker in B_MARKERS), (op.operation_id, text[:500])
+
+
+def test_session_user_cannot_pick_a_workspace_they_do_not_belong_to(world, client):
+    client.force_login(world.users[Role.ADMIN])
+    response = client.get("/api/v1/products", HTTP_X_WORKSPACE=world.ws_b.slug)
+    assert response.status_code == 401
+    assert response.json()["code"] == "no_workspace"
+    response = client.get("/api/v1/products", HTTP_X_WORKSPACE=world.ws_a.slug)
+    assert response.status_code == 200
+    assert [p["name"] for p in response.json()["items"]] == ["Alpha App"]
+
+
+def test_mentions_never_notify_members_of_other_workspaces(world):
+    from valueloop.collaboration.models import Notification
+
+    comment_create(
+        actor=world.actor_a, entity_type="product", entity_id=world.product_a.pk, body="ping @admin-b and @admin@b.test"
+    )
+    assert not Notification.objects.filter(recipient=world.admin_b).exists()
+
+
+def test_pages_of_b_ids_inside_a_are_404(world, client):
+    client.force_login(world.users[Role.ADMIN])
+    response = client.get(f"/w/{world.ws_a.slug}/products/{world.product_b.pk}/")
+    assert response.status_code == 404
+    response = client.get(f"/w/{world.ws_b.slug}/products/{world.product_b.pk}/")
+    assert response.status_code == 404
