@@ -15,7 +15,6 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +24,7 @@ from valueloop.core.audit import audit_record
 from valueloop.core.errors import Conflict, Invalid, NotFound
 from valueloop.core.permissions import Role, Scope
 from valueloop.core.services import create_audited, update_audited
+from valueloop.core.tasks import send_email_task
 from valueloop.core.tenancy import Actor
 
 from . import selectors
@@ -175,15 +175,14 @@ def invitation_create(*, actor: Actor, role: str, email: str = "") -> tuple[Invi
     url = settings.VALUELOOP_PUBLIC_URL.rstrip("/") + reverse("workspaces:invitation_accept", args=[token])
     if email:
         inviter = actor.user.display_name if actor.user else "Valueloop"
-        transaction.on_commit(
-            lambda: send_mail(
-                f"{inviter} invited you to {actor.workspace.name} on Valueloop",
-                f"You have been invited to join {actor.workspace.name} as {Role(role).label}.\n\n"
-                f"Accept the invitation: {url}\n\nThe link expires in {settings.INVITATION_DAYS} days.",
-                None,
-                [email],
-            )
+        subject = f"{inviter} invited you to {actor.workspace.name} on Valueloop"
+        body = (
+            f"You have been invited to join {actor.workspace.name} as {Role(role).label}.\n\n"
+            f"Accept the invitation: {url}\n\nThe link expires in {settings.INVITATION_DAYS} days."
         )
+        # Queued after commit: no mail for an invitation that was rolled back, and a slow SMTP
+        # server never holds the request.
+        transaction.on_commit(lambda: send_email_task.enqueue(subject, body, [email]))
     return invitation, url
 
 

@@ -33,6 +33,8 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "valueloop.settings"}
+        # Links in mails (invitations, password resets) point at where we serve unless told otherwise.
+        env.setdefault("VALUELOOP_PUBLIC_URL", f"http://{opts['host']}:{opts['port']}")
         children: list[subprocess.Popen] = []
         if not opts["no_worker"] and settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
             children.append(subprocess.Popen([sys.executable, "-m", "valueloop.cli", "worker"], env=env))
