@@ -51,6 +51,12 @@ def on_validation_error(request, exc: ValidationError):
     return _error(request, 422, "invalid", f"The request is not valid: {summary}", fields)
 
 
+@api.exception_handler(OverflowError)
+def on_overflow(request, exc):
+    # Safety net: a number too large for the database is bad input, never a server error.
+    return _error(request, 422, "invalid", "A number in the request is out of range.")
+
+
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request, exc):
     return _error(

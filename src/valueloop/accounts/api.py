@@ -1,6 +1,6 @@
 from ninja import Query, Router, Status
 
-from valueloop.core.api_support import PageParams, paginate, requires, responses
+from valueloop.core.api_support import PageParams, PathId, paginate, requires, responses
 from valueloop.core.permissions import ROLE_SCOPES
 
 from . import selectors, services
@@ -42,5 +42,5 @@ def token_create(request, payload: TokenIn):
 
 @router.delete("/tokens/{token_id}", response=responses(TokenOut), operation_id="accounts_token_revoke")
 @requires(None)
-def token_revoke(request, token_id: int):
+def token_revoke(request, token_id: PathId):
     return services.token_revoke(actor=request.auth, token_id=token_id)

@@ -1,6 +1,6 @@
 from ninja import Query, Router, Status
 
-from valueloop.core.api_support import PageParams, paginate, requires, responses
+from valueloop.core.api_support import PageParams, PathId, paginate, requires, responses
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
@@ -46,7 +46,7 @@ def comment_create(request, payload: CommentIn):
     "/comments/{comment_id}", response=responses(CommentOut, 409), operation_id="collaboration_comment_update"
 )
 @requires(Scope.COMMENT_WRITE)
-def comment_update(request, comment_id: int, payload: CommentPatch):
+def comment_update(request, comment_id: PathId, payload: CommentPatch):
     return services.comment_update(
         actor=request.auth, comment_id=comment_id, body=payload.body, expected_version=payload.version
     )
@@ -54,7 +54,7 @@ def comment_update(request, comment_id: int, payload: CommentPatch):
 
 @router.delete("/comments/{comment_id}", response=responses({204: None}), operation_id="collaboration_comment_delete")
 @requires(Scope.COMMENT_WRITE)
-def comment_delete(request, comment_id: int):
+def comment_delete(request, comment_id: PathId):
     services.comment_delete(actor=request.auth, comment_id=comment_id)
     return Status(204, None)
 

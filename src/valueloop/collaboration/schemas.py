@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import StrictBody, StrictSchema, page_schema
+from valueloop.core.api_support import BodyId, StrictBody, StrictSchema, page_schema
 
 ENTITY_TYPE = Field(..., min_length=1, max_length=40, pattern=r"^[a-z_]+$", description="e.g. product, area")
 ENTITY_ID = Field(..., ge=1, le=2**62)
@@ -64,7 +64,7 @@ class NotificationOut(Schema):
 
 
 class MarkReadIn(StrictBody):
-    ids: list[int] | None = Field(None, max_length=1000, description="Leave out to mark all read.")
+    ids: list[BodyId] | None = Field(None, max_length=1000, description="Leave out to mark all read.")
 
 
 class MarkReadOut(Schema):

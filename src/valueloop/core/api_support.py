@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.db.models import QuerySet
-from ninja import Field, Schema
+from ninja import Field, Path, Schema
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import BeforeValidator, ConfigDict, create_model
 
@@ -51,6 +51,11 @@ def _iso_datetime_only(value: Any) -> Any:
 
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime_only)]
+
+# Database ids are 63-bit; a bigger number cannot name a row, so it is refused before any query.
+MAX_ID = 2**62
+PathId = Annotated[int, Path(..., ge=1, le=MAX_ID, description="Object id")]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class FieldError(Schema):

@@ -1,6 +1,6 @@
 from ninja import Query, Router, Status
 
-from valueloop.core.api_support import PageParams, paginate, requires, responses
+from valueloop.core.api_support import PageParams, PathId, paginate, requires, responses
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
@@ -56,7 +56,7 @@ def member_list(request, params: Query[ListParams]):
 
 @router.patch("/members/{member_id}", response=responses(MemberOut, 409), operation_id="workspaces_member_update")
 @requires(Scope.WORKSPACE_MANAGE)
-def member_update(request, member_id: int, payload: MemberPatch):
+def member_update(request, member_id: PathId, payload: MemberPatch):
     return services.member_role_change(
         actor=request.auth, membership_id=member_id, role=payload.role, function=payload.function
     )
@@ -64,7 +64,7 @@ def member_update(request, member_id: int, payload: MemberPatch):
 
 @router.delete("/members/{member_id}", response=responses({204: None}, 409), operation_id="workspaces_member_delete")
 @requires(Scope.WORKSPACE_MANAGE)
-def member_delete(request, member_id: int):
+def member_delete(request, member_id: PathId):
     services.member_remove(actor=request.auth, membership_id=member_id)
     return Status(204, None)
 
@@ -89,7 +89,7 @@ def invitation_create(request, payload: InvitationIn):
     "/invitations/{invitation_id}", response=responses({204: None}), operation_id="workspaces_invitation_delete"
 )
 @requires(Scope.WORKSPACE_MANAGE)
-def invitation_delete(request, invitation_id: int):
+def invitation_delete(request, invitation_id: PathId):
     services.invitation_revoke(actor=request.auth, invitation_id=invitation_id)
     return Status(204, None)
 
@@ -109,13 +109,13 @@ def product_create(request, payload: ProductIn):
 
 @router.get("/products/{product_id}", response=responses(ProductOut), operation_id="workspaces_product_get")
 @requires(Scope.WORKSPACE_READ)
-def product_get(request, product_id: int):
+def product_get(request, product_id: PathId):
     return selectors.access_product(actor=request.auth, id=product_id)
 
 
 @router.patch("/products/{product_id}", response=responses(ProductOut, 409), operation_id="workspaces_product_update")
 @requires(Scope.PORTFOLIO_WRITE)
-def product_update(request, product_id: int, payload: ProductPatch):
+def product_update(request, product_id: PathId, payload: ProductPatch):
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version", None)
     return services.product_update(actor=request.auth, product_id=product_id, expected_version=version, **data)
@@ -125,7 +125,7 @@ def product_update(request, product_id: int, payload: ProductPatch):
     "/products/{product_id}/archive", response=responses(ProductOut), operation_id="workspaces_product_archive"
 )
 @requires(Scope.PORTFOLIO_WRITE)
-def product_archive(request, product_id: int):
+def product_archive(request, product_id: PathId):
     return services.product_archive(actor=request.auth, product_id=product_id, archived=True)
 
 
@@ -133,13 +133,13 @@ def product_archive(request, product_id: int):
     "/products/{product_id}/restore", response=responses(ProductOut), operation_id="workspaces_product_restore"
 )
 @requires(Scope.PORTFOLIO_WRITE)
-def product_restore(request, product_id: int):
+def product_restore(request, product_id: PathId):
     return services.product_archive(actor=request.auth, product_id=product_id, archived=False)
 
 
 @router.get("/products/{product_id}/areas", response=responses(AreaPage), operation_id="workspaces_area_list")
 @requires(Scope.WORKSPACE_READ)
-def area_list(request, product_id: int, params: Query[ProductListParams]):
+def area_list(request, product_id: PathId, params: Query[ProductListParams]):
     product = selectors.access_product(actor=request.auth, id=product_id)
     return paginate(
         selectors.area_list(actor=request.auth, product=product, include_archived=params.include_archived), params
@@ -148,19 +148,19 @@ def area_list(request, product_id: int, params: Query[ProductListParams]):
 
 @router.post("/products/{product_id}/areas", response=responses({201: AreaOut}), operation_id="workspaces_area_create")
 @requires(Scope.PORTFOLIO_WRITE)
-def area_create(request, product_id: int, payload: AreaIn):
+def area_create(request, product_id: PathId, payload: AreaIn):
     return Status(201, services.area_create(actor=request.auth, product_id=product_id, **payload.model_dump()))
 
 
 @router.get("/areas/{area_id}", response=responses(AreaOut), operation_id="workspaces_area_get")
 @requires(Scope.WORKSPACE_READ)
-def area_get(request, area_id: int):
+def area_get(request, area_id: PathId):
     return selectors.access_area(actor=request.auth, id=area_id)
 
 
 @router.patch("/areas/{area_id}", response=responses(AreaOut, 409), operation_id="workspaces_area_update")
 @requires(Scope.PORTFOLIO_WRITE)
-def area_update(request, area_id: int, payload: AreaPatch):
+def area_update(request, area_id: PathId, payload: AreaPatch):
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version", None)
     return services.area_update(actor=request.auth, area_id=area_id, expected_version=version, **data)
@@ -168,11 +168,11 @@ def area_update(request, area_id: int, payload: AreaPatch):
 
 @router.post("/areas/{area_id}/archive", response=responses(AreaOut), operation_id="workspaces_area_archive")
 @requires(Scope.PORTFOLIO_WRITE)
-def area_archive(request, area_id: int):
+def area_archive(request, area_id: PathId):
     return services.area_archive(actor=request.auth, area_id=area_id, archived=True)
 
 
 @router.post("/areas/{area_id}/restore", response=responses(AreaOut), operation_id="workspaces_area_restore")
 @requires(Scope.PORTFOLIO_WRITE)
-def area_restore(request, area_id: int):
+def area_restore(request, area_id: PathId):
     return services.area_archive(actor=request.auth, area_id=area_id, archived=False)
