@@ -8,9 +8,12 @@ import sys
 
 import pytest
 
+# The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a production process never has it.
+UNSET_PREFIXES = ("VALUELOOP_", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+
 
 def run_python(code: str, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("VALUELOOP_", "DATABASE_URL"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(UNSET_PREFIXES)}
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = "valueloop.settings"
     return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=120)
