@@ -12,6 +12,12 @@ from valueloop.collaboration.api import router as collaboration_router
 from valueloop.core.api import router as audit_router
 from valueloop.core.api_support import TokenAuth, WorkspaceSessionAuth
 from valueloop.core.errors import DomainError
+from valueloop.customers.api import router as customers_router
+from valueloop.discovery.api import router as discovery_router
+from valueloop.evidence.api import router as evidence_router
+from valueloop.feedback.api import router as feedback_router
+from valueloop.planning.api import router as planning_router
+from valueloop.research.api import router as research_router
 from valueloop.workspaces.api import router as workspaces_router
 
 api = NinjaAPI(
@@ -78,3 +84,9 @@ api.add_router("", accounts_router)
 api.add_router("", workspaces_router)
 api.add_router("", collaboration_router)
 api.add_router("", audit_router)
+api.add_router("", customers_router)
+api.add_router("", feedback_router)
+api.add_router("", research_router)
+api.add_router("", evidence_router)
+api.add_router("", discovery_router)
+api.add_router("", planning_router)

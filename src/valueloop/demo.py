@@ -11,7 +11,9 @@ Invariants:
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.db import transaction
 
@@ -98,6 +100,26 @@ WORDS = (
 )
 
 
+# Apps that extend the demo, in dependency order (customers before the feedback that names them).
+DEMO_STEPS = [
+    "valueloop.customers.demo",
+    "valueloop.discovery.demo",
+    "valueloop.planning.demo",
+    "valueloop.feedback.demo",
+    "valueloop.research.demo",
+    "valueloop.evidence.demo",
+]
+
+
+@dataclass
+class DemoContext:
+    workspace: Workspace
+    users: dict[str, User]  # by handle: ada, priya, tom, lena, marco, hana, jamal, sofia, olivia, victor
+    scale: str  # "small" or "large"
+    rng: random.Random
+    actor_for: Callable[[str], Actor]  # handle -> Actor with that member's role, via="system"
+
+
 @dataclass
 class DemoResult:
     workspace: Workspace
@@ -160,6 +182,10 @@ def build_demo(*, scale: str = "small", seed: int = 7) -> DemoResult:
             )
     if scale == "large":
         _build_large(workspace, pm, rng)
+    context = DemoContext(workspace=workspace, users=users, scale=scale, rng=rng, actor_for=actor_for)
+    for module_name in DEMO_STEPS:
+        # Each app extends the demo in its own demo.py: build(context), idempotent and seeded.
+        import_module(module_name).build(context)
     logins = [(users[handle].email, DEMO_PASSWORD, role.label) for _, handle, role, _ in PEOPLE]
     return DemoResult(workspace=workspace, created=created, logins=logins)
 

@@ -95,6 +95,12 @@ INSTALLED_APPS = [
     "valueloop.accounts",
     "valueloop.workspaces",
     "valueloop.collaboration",
+    "valueloop.customers",
+    "valueloop.feedback",
+    "valueloop.research",
+    "valueloop.evidence",
+    "valueloop.discovery",
+    "valueloop.planning",
     "valueloop.home",
 ]
 

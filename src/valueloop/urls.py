@@ -7,5 +7,11 @@ urlpatterns = [
     path("accounts/", include("valueloop.accounts.urls")),
     path("", include("valueloop.workspaces.urls")),
     path("", include("valueloop.collaboration.urls")),
+    path("", include("valueloop.customers.urls")),
+    path("", include("valueloop.feedback.urls")),
+    path("", include("valueloop.research.urls")),
+    path("", include("valueloop.evidence.urls")),
+    path("", include("valueloop.discovery.urls")),
+    path("", include("valueloop.planning.urls")),
     path("", include("valueloop.home.urls")),
 ]

@@ -16,8 +16,50 @@ NAVIGATION = [
 ]
 
 
+# Sections with pages of their own; the rest show the "being built" empty state (home:section).
+SECTION_URL_NAMES = {
+    "customers": "customers:customer_list",
+    "feedback": "feedback:inbox",
+    "discovery": "discovery:problem_list",
+    "planning": "planning:feature_list",
+}
+_resolved: dict[str, str | None] = {}
+
+
+def _section_url_name(key: str) -> str | None:
+    if key not in _resolved:
+        from django.urls import NoReverseMatch, reverse
+
+        name = SECTION_URL_NAMES.get(key)
+        try:
+            reverse(name, args=["x"]) if name else None
+        except NoReverseMatch:
+            name = None
+        _resolved[key] = name
+    return _resolved[key]
+
+
+def section_href(slug: str, key: str) -> str:
+    from django.urls import reverse
+
+    name = _section_url_name(key)
+    return reverse(name, args=[slug]) if name else reverse("home:section", args=[slug, key])
+
+
 def shell(request):
-    return {"NAVIGATION": NAVIGATION}
+    """Navigation for the current workspace: (group, [(key, label, href, is_current)])."""
+    actor = getattr(request, "actor", None)
+    if actor is None:
+        return {"NAVIGATION": []}
+    slug = actor.workspace.slug
+    navigation = []
+    for group, items in NAVIGATION:
+        links = []
+        for key, label in items:
+            href = section_href(slug, key)
+            links.append((key, label, href, request.path.startswith(href)))
+        navigation.append((group, links))
+    return {"NAVIGATION": navigation}
 
 
 def actor_scopes(request):

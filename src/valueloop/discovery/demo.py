@@ -1,0 +1,5 @@
+"""Demo data for discovery (see valueloop.demo): idempotent, seeded by context.rng."""
+
+
+def build(context) -> None:
+    return None

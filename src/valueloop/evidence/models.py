@@ -1,0 +1,59 @@
+"""Evidence: the link from what a customer said (a feedback item, or a highlight in an interview)
+to a problem or a feature, with how much it matters to that customer.
+
+Invariants:
+- Exactly one source (``feedback`` or ``highlight``) and one target (``target_type``/``target_id``,
+  a problem or a feature resolved inside the same workspace).
+- ``customer`` is copied from the source so roll-ups (unique accounts, ARR) need no extra hop.
+- One source links to one target at most once.
+"""
+
+from django.conf import settings
+from django.db import models
+
+EVIDENCE_IMPORTANCE = [(1, "Low"), (2, "Medium"), (3, "High"), (4, "Critical")]
+TARGET_TYPES = [("problem", "Problem"), ("feature", "Feature")]
+
+
+class Evidence(models.Model):
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    feedback = models.ForeignKey(
+        "feedback.FeedbackItem", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
+    highlight = models.ForeignKey(
+        "research.Highlight", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
+    target_type = models.CharField(max_length=10, choices=TARGET_TYPES)
+    target_id = models.BigIntegerField()
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    importance = models.PositiveSmallIntegerField(choices=EVIDENCE_IMPORTANCE, default=2)
+    quote = models.TextField(blank=True, max_length=20000)
+    quote_start = models.PositiveIntegerField(null=True, blank=True)
+    quote_end = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(feedback__isnull=False, highlight__isnull=True)
+                    | models.Q(feedback__isnull=True, highlight__isnull=False)
+                ),
+                name="evidence_has_one_source",
+            ),
+            models.UniqueConstraint(
+                fields=["feedback", "target_type", "target_id"],
+                condition=models.Q(feedback__isnull=False),
+                name="evidence_feedback_once_per_target",
+            ),
+            models.UniqueConstraint(
+                fields=["highlight", "target_type", "target_id"],
+                condition=models.Q(highlight__isnull=False),
+                name="evidence_highlight_once_per_target",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "target_type", "target_id"])]

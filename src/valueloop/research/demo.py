@@ -1,0 +1,5 @@
+"""Demo data for research (see valueloop.demo): idempotent, seeded by context.rng."""
+
+
+def build(context) -> None:
+    return None
