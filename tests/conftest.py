@@ -38,6 +38,13 @@ class World:
         self.area_a = ws_services.area_create(actor=self.actor_a, product_id=self.product_a.pk, name="Billing")
         self.product_b = ws_services.product_create(actor=self.actor_b, name="Beta App", key="BET")
         self.area_b = ws_services.area_create(actor=self.actor_b, product_id=self.product_b.pk, name="Search")
+        from valueloop.discovery.services import problem_create
+        from valueloop.planning.services import feature_create
+
+        self.problem_a = problem_create(actor=self.actor_a, title="Alpha problem", product_id=self.product_a.pk)
+        self.feature_a = feature_create(actor=self.actor_a, title="Alpha feature", problem_id=self.problem_a.pk)
+        self.problem_b = problem_create(actor=self.actor_b, title="Beta problem", product_id=self.product_b.pk)
+        self.feature_b = feature_create(actor=self.actor_b, title="Beta feature", problem_id=self.problem_b.pk)
 
     def actor(self, role: Role) -> Actor:
         return Actor(user=self.users[role], workspace=self.ws_a, role=role)

@@ -112,6 +112,10 @@ def sample_body(operation_id: str, ids: dict[str, Any]) -> dict | None:
         "collaboration_follow_update": {"entity_type": "product", "entity_id": ids["product_id"], "following": True},
         "collaboration_notification_read": {},
         "accounts_token_create": {"name": "matrix"},
+        "discovery_problem_create": {"title": "Slow month-end close", "product_id": ids["product_id"]},
+        "discovery_problem_update": {"status": "exploring"},
+        "planning_feature_create": {"title": "Auto-reconcile", "problem_id": ids["problem_id"]},
+        "planning_feature_update": {"status": "planned"},
     }
     if operation_id not in bodies:
         raise KeyError(f"Add a sample body for {operation_id} in tests/routes.py")

@@ -29,6 +29,8 @@ def ids_for(world, role: Role) -> dict:
     return {
         "ws": world.ws_a.slug,
         "product_id": world.product_a.pk,
+        "problem_id": world.problem_a.pk,
+        "feature_id": world.feature_a.pk,
         "area_id": world.area_a.pk,
         "member_id": target.pk,
         "comment_id": comment.pk,

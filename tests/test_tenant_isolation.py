@@ -47,6 +47,8 @@ def b_ids(world) -> dict:
     return {
         "ws": world.ws_b.slug,
         "product_id": world.product_b.pk,
+        "problem_id": world.problem_b.pk,
+        "feature_id": world.feature_b.pk,
         "area_id": world.area_b.pk,
         "member_id": Membership.objects.get(workspace=world.ws_b, user=world.admin_b).pk,
         "comment_id": comment.pk,

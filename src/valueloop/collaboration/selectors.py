@@ -36,7 +36,7 @@ def comment_list(*, actor: Actor, entity_type: str, entity_id: int) -> QuerySet[
 def access_comment(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_READ, for_update: bool = False) -> Comment:
     query = Comment.objects.filter(workspace=actor.workspace, pk=id, deleted_at=None).select_related("author")
     if for_update:
-        query = query.select_for_update()
+        query = query.select_for_update(of=("self",))  # lock our row only, not outer-joined ones
     comment = query.first()
     if comment is None:
         raise NotFound("Comment not found.")

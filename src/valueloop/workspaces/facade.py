@@ -84,3 +84,32 @@ def workspace_create(**kwargs):
     from .services import workspace_create as create
 
     return create(**kwargs)
+
+
+def resolve_product_area(workspace: Workspace, product_id: int | None, area_id: int | None):
+    """(product, area) inside the workspace, or Invalid naming the field. An area implies its product."""
+    from valueloop.core.errors import Invalid
+
+    from .models import Product, ProductArea
+
+    product = area = None
+    if area_id:
+        area = ProductArea.objects.select_related("product").filter(workspace=workspace, pk=area_id).first()
+        if area is None:
+            raise Invalid("No such product area in this workspace.", fields={"area_id": "Unknown area."})
+        if product_id and area.product_id != product_id:
+            raise Invalid("The area belongs to another product.", fields={"area_id": "Not in that product."})
+        product = area.product
+    elif product_id:
+        product = Product.objects.filter(workspace=workspace, pk=product_id).first()
+        if product is None:
+            raise Invalid("No such product in this workspace.", fields={"product_id": "Unknown product."})
+    return product, area
+
+
+def product_choices(workspace: Workspace) -> list[tuple[int, str, list[tuple[int, str]]]]:
+    """Active products with their active areas, for pickers: [(id, name, [(area_id, name)])]."""
+    from .models import Product
+
+    products = Product.objects.filter(workspace=workspace, archived_at=None).prefetch_related("areas").order_by("name")
+    return [(p.pk, p.name, [(a.pk, a.name) for a in p.areas.all() if a.archived_at is None]) for p in products]

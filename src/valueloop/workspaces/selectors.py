@@ -78,7 +78,7 @@ def product_list(*, actor: Actor, search: str = "", include_archived: bool = Fal
 def access_product(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_READ, for_update: bool = False) -> Product:
     query = Product.objects.filter(workspace=actor.workspace, pk=id)
     if for_update:
-        query = query.select_for_update()
+        query = query.select_for_update(of=("self",))  # lock our row only, not outer-joined ones
     product = query.first()
     if product is None:
         raise NotFound("Product not found.")
@@ -99,7 +99,7 @@ def area_list(*, actor: Actor, product: Product | None = None, include_archived:
 def access_area(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_READ, for_update: bool = False) -> ProductArea:
     query = ProductArea.objects.filter(workspace=actor.workspace, pk=id).select_related("product")
     if for_update:
-        query = query.select_for_update()
+        query = query.select_for_update(of=("self",))  # lock our row only, not outer-joined ones
     area = query.first()
     if area is None:
         raise NotFound("Product area not found.")

@@ -1,0 +1,29 @@
+"""What other apps may import from discovery. Every function is scoped to the given workspace."""
+
+from __future__ import annotations
+
+from valueloop.core.errors import Invalid
+
+from .models import Problem
+
+
+def resolve_problem(workspace, problem_id: int | None) -> Problem | None:
+    if not problem_id:
+        return None
+    problem = Problem.objects.filter(workspace=workspace, pk=problem_id).first()
+    if problem is None:
+        raise Invalid("No such problem in this workspace.", fields={"problem_id": "Unknown problem."})
+    return problem
+
+
+def problem_choices(workspace) -> list[tuple[int, str]]:
+    return list(
+        Problem.objects.filter(workspace=workspace)
+        .exclude(status="parked")
+        .order_by("title")
+        .values_list("pk", "title")
+    )
+
+
+def problems_by_id(workspace, ids) -> dict[int, Problem]:
+    return {p.pk: p for p in Problem.objects.filter(workspace=workspace, pk__in=list(ids))}
