@@ -142,3 +142,32 @@ def test_search__finds_products_and_comments_in_own_workspace_only(world):
     client.force_login(world.users[Role.CONTRIBUTOR])
     html = client.get(f"/w/{world.ws_a.slug}/search/?q=App").content.decode()
     assert "Alpha App" in html and "Beta App" not in html
+
+
+def test_tokens_page__secret_shown_once_and_reload_creates_nothing(world):
+    from valueloop.accounts.models import ApiToken
+
+    client = Client()
+    client.force_login(world.users[Role.CONTRIBUTOR])
+    url = f"/accounts/w/{world.ws_a.slug}/tokens/"
+    response = client.post(url, {"name": "laptop"})
+    assert response.status_code == 302
+    page = client.get(url)
+    assert "vl_" in page.content.decode() and "no-cache" in page["Cache-Control"]
+    assert "Copy your new token now" not in client.get(url).content.decode()
+    assert ApiToken.objects.filter(user=world.users[Role.CONTRIBUTOR], name="laptop").count() == 1
+
+
+def test_pages_answer_head_requests(world):
+    client = Client()
+    client.force_login(world.users[Role.CONTRIBUTOR])
+    assert client.head(f"/w/{world.ws_a.slug}/").status_code == 200
+    assert client.head("/accounts/login/").status_code == 200
+
+
+def test_forbidden_page_keeps_the_workspace_shell(world):
+    client = Client()
+    client.force_login(world.users[Role.STAKEHOLDER])
+    response = client.get(f"/w/{world.ws_a.slug}/settings/")
+    assert response.status_code == 403
+    assert world.ws_a.name in response.content.decode()

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.core.errors import DomainError, Invalid
@@ -15,7 +16,7 @@ from . import selectors, services
 
 
 @public_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -45,7 +46,7 @@ def logout_view(request):
 
 
 @signed_in_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def profile_view(request):
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -62,21 +63,19 @@ def profile_view(request):
 
 
 @workspace_page(None)
-@require_http_methods(["GET", "POST"])
+@never_cache  # the page may show a token's secret
+@require_http_methods(["GET", "HEAD", "POST"])
 def tokens_view(request):
     actor = request.actor
     errors: dict[str, str] = {}
-    created_secret = None
     if request.method == "POST":
         try:
             days = request.POST.get("expires_in_days") or None
             try:
                 days = int(days) if days else None
             except ValueError:
-                raise Invalid(
-                    "Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}
-                ) from None
-            _, created_secret = services.token_create(
+                raise Invalid("Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}) from None
+            _, secret = services.token_create(
                 actor=actor,
                 name=request.POST.get("name", ""),
                 role=request.POST.get("role") or None,
@@ -84,8 +83,16 @@ def tokens_view(request):
             )
         except DomainError as exc:
             errors = form_errors(exc)
-    context = {"tokens": selectors.token_list(actor=actor), "errors": errors, "created_secret": created_secret}
-    return render(request, "accounts/tokens.html", context, status=200 if not errors else 400)
+        else:
+            # Post/redirect/get: a reload must not create a second token. The secret is shown once.
+            request.session["new_token_secret"] = secret
+            return redirect("accounts:tokens", actor.workspace.slug)
+    context = {
+        "tokens": selectors.token_list(actor=actor),
+        "errors": errors,
+        "created_secret": request.session.pop("new_token_secret", None),
+    }
+    return render(request, "accounts/tokens.html", context, status=400 if errors else 200)
 
 
 @workspace_page(None)

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_safe, require_POST
 
 from valueloop.core.entities import resolve_entity
 from valueloop.core.errors import DomainError
@@ -85,7 +85,7 @@ def follow_view(request):
 
 
 @workspace_page(None)
-@require_GET
+@require_safe
 def notifications_view(request):
     unread_only = request.GET.get("unread") == "1"
     notifications = selectors.notification_list(actor=request.actor, unread_only=unread_only).select_related("comment")
@@ -102,7 +102,7 @@ def notifications_read_view(request):
 
 
 @workspace_page(None)
-@require_GET
+@require_safe
 def notification_open_view(request, notification_id: int):
     """Mark one notification read and go to what it is about."""
     notification = selectors.notification_list(actor=request.actor).filter(pk=notification_id).first()

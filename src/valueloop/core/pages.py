@@ -39,9 +39,9 @@ def workspace_page(scope: Scope | None = Scope.WORKSPACE_READ):
             if membership is None:
                 raise Http404("Workspace not found.")
             actor = Actor(user=request.user, workspace=membership.workspace, role=Role(membership.role), via="web")
+            request.actor = actor  # set before the scope check so the 403 page keeps the workspace shell
             if scope is not None and not actor.can(scope):
                 return _forbidden(request, f"Your role ({actor.role.label}) cannot open this page.")
-            request.actor = actor
             if request.session.get("workspace_id") != membership.workspace_id:
                 request.session["workspace_id"] = membership.workspace_id
             try:

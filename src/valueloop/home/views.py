@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from valueloop.collaboration.facade import unread_count
 from valueloop.core.context_processors import NAVIGATION
@@ -36,7 +36,7 @@ SECTION_HELP = {
 
 
 @public_page
-@require_GET
+@require_safe
 def index_view(request):
     if not request.user.is_authenticated:
         return redirect("accounts:login")
@@ -47,13 +47,13 @@ def index_view(request):
 
 
 @signed_in_page
-@require_GET
+@require_safe
 def workspaces_view(request):
     return render(request, "home/workspaces.html", {"memberships": workspaces_of(request.user)})
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_GET
+@require_safe
 def workspace_home_view(request):
     actor = request.actor
     context = {
@@ -65,7 +65,7 @@ def workspace_home_view(request):
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_GET
+@require_safe
 def search_view(request):
     result = selectors.search(actor=request.actor, query=request.GET.get("q", ""))
     template = "home/search.html#results" if request.htmx else "home/search.html"
@@ -73,7 +73,7 @@ def search_view(request):
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_GET
+@require_safe
 def section_view(request, section: str):
     if section not in SECTIONS:
         raise Http404("No such section.")
@@ -91,7 +91,7 @@ def _parse_day(value: str | None):
 
 
 @workspace_page(Scope.AUDIT_READ)
-@require_GET
+@require_safe
 def audit_view(request):
     actor = request.actor
     filters = {k: request.GET.get(k, "").strip() for k in ("entity_type", "actor", "action", "since", "until")}

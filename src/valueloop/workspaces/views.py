@@ -22,7 +22,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def product_list_view(request):
     actor = request.actor
     errors: dict[str, str] = {}
@@ -85,7 +85,7 @@ def _apply_product_action(actor, product, action: str, data) -> str:
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def product_detail_view(request, product_id: int):
     actor = request.actor
     product = selectors.access_product(actor=actor, id=product_id)
@@ -114,7 +114,7 @@ def product_detail_view(request, product_id: int):
 
 
 @workspace_page(Scope.WORKSPACE_MANAGE)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def settings_view(request):
     actor = request.actor
     errors: dict[str, str] = {}
@@ -139,7 +139,7 @@ def settings_view(request):
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def members_view(request):
     actor = request.actor
     errors: dict[str, str] = {}
@@ -194,7 +194,7 @@ def members_view(request):
 
 
 @signed_in_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def workspace_create_view(request):
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -218,7 +218,7 @@ def workspace_create_view(request):
 
 
 @public_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def invitation_accept_view(request, token: str):
     try:
         invitation = services.invitation_for_token(token)
