@@ -74,7 +74,9 @@ def tokens_view(request):
             try:
                 days = int(days) if days else None
             except ValueError:
-                raise Invalid("Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}) from None
+                raise Invalid(
+                    "Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}
+                ) from None
             _, secret = services.token_create(
                 actor=actor,
                 name=request.POST.get("name", ""),
