@@ -171,3 +171,13 @@ def test_forbidden_page_keeps_the_workspace_shell(world):
     response = client.get(f"/w/{world.ws_a.slug}/settings/")
     assert response.status_code == 403
     assert world.ws_a.name in response.content.decode()
+
+
+def test_workspace_pages_show_times_in_the_workspace_time_zone(world):
+    from valueloop.workspaces.services import workspace_update
+
+    workspace_update(actor=world.actor_a, timezone="Asia/Tokyo")
+    client = Client()
+    client.force_login(world.users[Role.ADMIN])
+    html = client.get(f"/w/{world.ws_a.slug}/audit/").content.decode()
+    assert "+09:00" in html  # <time datetime="..."> carries the zone offset

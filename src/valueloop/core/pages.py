@@ -12,11 +12,13 @@ view without one of these decorators fails the suite.
 from __future__ import annotations
 
 import functools
+import zoneinfo
 from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 
 from .errors import NotFound, PermissionDenied
 from .permissions import Role, Scope
@@ -40,16 +42,19 @@ def workspace_page(scope: Scope | None = Scope.WORKSPACE_READ):
                 raise Http404("Workspace not found.")
             actor = Actor(user=request.user, workspace=membership.workspace, role=Role(membership.role), via="web")
             request.actor = actor  # set before the scope check so the 403 page keeps the workspace shell
-            if scope is not None and not actor.can(scope):
-                return _forbidden(request, f"Your role ({actor.role.label}) cannot open this page.")
             if request.session.get("workspace_id") != membership.workspace_id:
                 request.session["workspace_id"] = membership.workspace_id
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            except PermissionDenied as exc:
-                return _forbidden(request, exc.message)
+            # Times on workspace pages read in the workspace's time zone (stored in UTC); pages render
+            # inside the view, so the override covers them and ends with the request.
+            with timezone.override(zoneinfo.ZoneInfo(membership.workspace.timezone)):
+                if scope is not None and not actor.can(scope):
+                    return _forbidden(request, f"Your role ({actor.role.label}) cannot open this page.")
+                try:
+                    return view(request, *args, **kwargs)
+                except NotFound as exc:
+                    raise Http404(exc.message) from exc
+                except PermissionDenied as exc:
+                    return _forbidden(request, exc.message)
 
         wrapper.required_scope = scope  # type: ignore[attr-defined]
         wrapper.page_kind = "workspace"  # type: ignore[attr-defined]
