@@ -62,3 +62,15 @@ def test_audit_endpoint_filters(world):
     body = client.get(f"/api/v1/audit?entity_type=product&entity_id={world.product_a.pk}").json()
     assert body["count"] == 1 and body["items"][0]["action"] == "created"
     assert client.get("/api/v1/audit?since=notadate").status_code == 422
+
+
+def test_nul_characters_are_bad_input_not_server_errors(world):
+    client = token_client(world.actor_a)
+    assert client.get("/api/v1/products?search=a%00b").status_code == 400
+    response = post(client, "/api/v1/products", {"name": "a\x00b"})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "name"
+    from django.test import Client
+
+    page = Client()
+    page.force_login(world.users[Role.ADMIN])
+    assert page.post(f"/w/{world.ws_a.slug}/products/", {"name": "x\x00"}).status_code == 400

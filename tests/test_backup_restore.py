@@ -107,7 +107,9 @@ def target_dir(tmp_path, settings):
     """Point an in-process restore at an empty scratch data dir and its database file."""
     target = tmp_path / "target"
     settings.DATA_DIR = target
-    with mock.patch.dict(settings.DATABASES["default"], {"NAME": target / "valueloop.sqlite3"}):
+    # The command reads the settings only (it never connects), so this also holds on the PostgreSQL run.
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": target / "valueloop.sqlite3"}
+    with mock.patch.dict(settings.DATABASES["default"], sqlite):
         yield target
 
 
@@ -231,7 +233,7 @@ def test_restore__a_backup_from_newer_code_is_refused(tmp_path, target_dir):
     assert not target_dir.exists()
 
 
-def test_backup__refuses_to_overwrite_without_force(tmp_path):
+def test_backup__refuses_to_overwrite_without_force(tmp_path, target_dir):
     existing = tmp_path / "backup.tar.gz"
     existing.write_text("an older backup")
     with pytest.raises(CommandError, match="exists; pass --force"):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from valueloop.accounts.services import token_create
@@ -23,6 +25,17 @@ def test_schema_is_openapi_3_1_and_every_operation_is_documented():
             assert operation.get("operationId"), (method, path)
             for code in ("401", "403", "404", "422"):
                 assert code in {str(c) for c in operation["responses"]}, (method, path, code)
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection_open():
+    """Django closes the connection at the end of each request when it sees an open transaction;
+    the test client avoids that, a plain WSGI call does not, so do what the test client does."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -101,11 +101,13 @@ INSTALLED_APPS = [
     "valueloop.evidence",
     "valueloop.discovery",
     "valueloop.planning",
+    "valueloop.flags",
     "valueloop.home",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "valueloop.core.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

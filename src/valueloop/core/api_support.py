@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from django.db.models import QuerySet
 from ninja import Field, Path, Schema
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import BeforeValidator, ConfigDict, create_model
+from pydantic import BeforeValidator, ConfigDict, create_model, field_validator
 
 from .errors import DomainError
 from .permissions import Role, Scope, effective_role
@@ -30,10 +30,25 @@ class AuthFailed(DomainError):
     code = "unauthenticated"
 
 
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL cannot store or compare NUL characters; refuse them as bad input on every database.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class StrictSchema(Schema):
     """Input schemas refuse unknown fields, so a typo is an error rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul_characters(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class StrictBody(StrictSchema):

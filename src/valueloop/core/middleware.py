@@ -19,3 +19,24 @@ class ContentSecurityPolicyMiddleware:
             docs = request.path.startswith("/api/") and request.path.endswith("/docs")
             response["Content-Security-Policy"] = DOCS_POLICY if docs else POLICY
         return response
+
+
+class RejectNulCharactersMiddleware:
+    """Answer 400 to a query string or form carrying NUL characters: no database can store them and
+    PostgreSQL fails on them, so they are refused as bad input before any view runs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import HttpResponseBadRequest
+
+        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            return HttpResponseBadRequest("The request contains a NUL character.")
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            if any("\x00" in value for values in request.POST.lists() for value in values[1]):
+                return HttpResponseBadRequest("A form field contains a NUL character.")
+        return self.get_response(request)
