@@ -33,10 +33,7 @@ class RejectNulCharactersMiddleware:
 
         if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
             return HttpResponseBadRequest("The request contains a NUL character.")
-        if request.method == "POST" and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            if any("\x00" in value for values in request.POST.lists() for value in values[1]):
-                return HttpResponseBadRequest("A form field contains a NUL character.")
+        is_form = request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        if request.method == "POST" and is_form and any("\x00" in v for _, vs in request.POST.lists() for v in vs):
+            return HttpResponseBadRequest("A form field contains a NUL character.")
         return self.get_response(request)
