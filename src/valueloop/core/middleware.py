@@ -29,11 +29,17 @@ class RejectNulCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.http import HttpResponseBadRequest
-
         if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
-            return HttpResponseBadRequest("The request contains a NUL character.")
+            return self._refuse(request, "The request's URL contains a NUL character.")
         is_form = request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
         if request.method == "POST" and is_form and any("\x00" in v for _, vs in request.POST.lists() for v in vs):
-            return HttpResponseBadRequest("A form field contains a NUL character.")
+            return self._refuse(request, "A form field contains a NUL character.")
         return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request, message: str):
+        from django.http import HttpResponseBadRequest, JsonResponse
+
+        if request.path.startswith("/api/"):  # the API's one error shape
+            return JsonResponse({"code": "bad_request", "message": message, "errors": []}, status=400)
+        return HttpResponseBadRequest(message)
