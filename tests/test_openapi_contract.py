@@ -54,3 +54,47 @@ def test_api_conforms_to_its_schema(case, bearer):
     # Schema-valid input may still break a domain rule (a name already taken, an unknown time
     # zone), which answers 409/422 by design; every other check runs.
     case.call_and_validate(headers=bearer, excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+
+def test_schema_component_names_are_unique():
+    """ninja names OpenAPI components after the schema classes; two classes with one name would
+    silently share one component, so every operation would document the wrong shape."""
+    from pydantic import BaseModel
+
+    from valueloop.api import api
+
+    seen: dict[str, type] = {}
+    clashes: list[str] = []
+
+    def visit(model):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return
+        name = model.__name__
+        if not model.__module__.startswith("valueloop"):  # ninja's own wrappers: look inside them
+            for field in model.model_fields.values():
+                for arg in _types_in(field.annotation):
+                    visit(arg)
+            return
+        if name in seen:
+            if seen[name] is not model:
+                clashes.append(f"{name}: {seen[name].__module__} and {model.__module__}")
+            return
+        seen[name] = model
+        for field in model.model_fields.values():
+            for arg in _types_in(field.annotation):
+                visit(arg)
+
+    for _, router in api._routers:
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                for model in [*operation.response_models.values(), *operation.models]:
+                    visit(model)
+    assert not clashes, clashes
+
+
+def _types_in(annotation):
+    from typing import get_args
+
+    yield annotation
+    for arg in get_args(annotation):
+        yield from _types_in(arg)
