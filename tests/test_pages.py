@@ -181,3 +181,15 @@ def test_workspace_pages_show_times_in_the_workspace_time_zone(world):
     client.force_login(world.users[Role.ADMIN])
     html = client.get(f"/w/{world.ws_a.slug}/audit/").content.decode()
     assert "+09:00" in html  # <time datetime="..."> carries the zone offset
+
+
+def test_product_list__counts_active_areas_per_product(world):
+    from valueloop.workspaces.services import area_archive, area_create
+
+    extra = area_create(actor=world.actor_a, product_id=world.product_a.pk, name="Old stuff")
+    area_create(actor=world.actor_a, product_id=world.product_a.pk, name="Reports")
+    area_archive(actor=world.actor_a, area_id=extra.pk)
+    client = Client()
+    client.force_login(world.users[Role.CONTRIBUTOR])
+    html = client.get(f"/w/{world.ws_a.slug}/products/").content.decode()
+    assert '<td data-label="Areas">2</td>' in html

@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_safe
 
-from valueloop.collaboration.facade import unread_count
 from valueloop.core.context_processors import NAVIGATION
 from valueloop.core.csv_safe import write_csv
 from valueloop.core.pages import public_page, signed_in_page, workspace_page
@@ -58,7 +57,6 @@ def workspace_home_view(request):
     actor = request.actor
     context = {
         "summary": selectors.home_summary(actor=actor),
-        "unread": unread_count(actor=actor),
         "recent": audit_list(actor=actor)[:10] if actor.can(Scope.AUDIT_READ) else [],
     }
     return render(request, "home/workspace_home.html", context)

@@ -23,9 +23,9 @@ def membership_get(*, user, workspace_slug: str | None = None, workspace_id: int
         raise NotFound("Workspace not found.")
     query = Membership.objects.select_related("workspace").filter(user=user)
     if workspace_slug is not None:
-        query = query.filter(workspace__slug=workspace_slug)
+        query = query.filter(workspace__slug=workspace_slug).order_by()  # at most one row: no sort
     elif workspace_id is not None:
-        query = query.filter(workspace_id=workspace_id)
+        query = query.filter(workspace_id=workspace_id).order_by()
     else:
         query = query.order_by("workspace__name")
     membership = query.first()
@@ -65,9 +65,7 @@ def access_invitation(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_M
 
 def product_list(*, actor: Actor, search: str = "", include_archived: bool = False) -> QuerySet[Product]:
     actor.require(Scope.WORKSPACE_READ)
-    query = Product.objects.filter(workspace=actor.workspace).annotate(
-        area_count=Count("areas", filter=Q(areas__archived_at=None))
-    )
+    query = Product.objects.filter(workspace=actor.workspace)
     if not include_archived:
         query = query.filter(archived_at=None)
     if search:
@@ -84,6 +82,21 @@ def access_product(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_READ
         raise NotFound("Product not found.")
     actor.require(scope)
     return product
+
+
+def with_area_counts(products) -> list[Product]:
+    """Attach ``area_count`` (active areas) to a page of products with one grouped query, so the
+    cost follows the page size, not the size of the workspace."""
+    products = list(products)
+    counts = dict(
+        ProductArea.objects.filter(product__in=products, archived_at=None)
+        .values("product_id")
+        .annotate(n=Count("id"))
+        .values_list("product_id", "n")
+    )
+    for product in products:
+        product.area_count = counts.get(product.pk, 0)
+    return products
 
 
 def area_list(*, actor: Actor, product: Product | None = None, include_archived: bool = False) -> QuerySet[ProductArea]:

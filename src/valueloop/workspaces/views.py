@@ -40,6 +40,7 @@ def product_list_view(request):
     show_archived = request.GET.get("archived") == "1"
     products = selectors.product_list(actor=actor, search=search, include_archived=show_archived)
     page = Paginator(products, 25).get_page(request.GET.get("page"))
+    page.object_list = selectors.with_area_counts(page.object_list)
     context = {
         "page": page,
         "search": search,
