@@ -27,6 +27,9 @@ COMMANDS = {
     "import": "import_workspace",
 }
 
+# `valueloop import KIND FILE ...` for the kinds with their own importer; plain `import PATH` loads a workspace.
+IMPORTERS = {"customers": "import_customers", "feedback": "import_feedback"}
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -39,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if name == "manage":
         execute_from_command_line(["valueloop", *rest])
+        return 0
+    if name == "import" and rest[:1] and rest[0] in IMPORTERS:
+        execute_from_command_line(["valueloop", IMPORTERS[rest[0]], *rest[1:]])
         return 0
     if name not in COMMANDS:
         print(f"valueloop: unknown command {name!r}. Commands: {', '.join(COMMANDS)}, manage.", file=sys.stderr)

@@ -261,3 +261,15 @@ def _actor(team: Team, user: User, role: Role):
     from valueloop.core.tenancy import Actor
 
     return Actor(user=user, workspace=team.workspace, role=role)
+
+
+def test_blank_comment_shows_the_servers_error_in_place(page: Page, team: Team, browser_errors):
+    """htmx swaps 4xx answers (see the htmx-config meta in base.html), so the refusal is visible."""
+    browser_errors.allow_status(400)
+    product = ws_services.product_create(actor=_actor(team, team.pm, Role.PRODUCT_MANAGER), name="Blank", key="BLK")
+    sign_in(page, team.pm)
+    page.goto(f"/w/{team.workspace.slug}/products/{product.pk}/")
+    page.get_by_label("Add a comment").fill("    ")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.locator("#comment-error")).to_contain_text("cannot be empty")
+    assert not Comment.objects.filter(entity_id=product.pk).exists()

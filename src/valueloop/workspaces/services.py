@@ -29,6 +29,7 @@ from valueloop.core.tenancy import Actor
 
 from . import selectors
 from .models import Invitation, Membership, Product, ProductArea, Workspace
+from .signals import workspace_currency_changed
 
 WORKSPACE_FIELDS = ["name", "slug", "timezone", "currency"]
 PRODUCT_FIELDS = ["name", "key", "description"]
@@ -89,7 +90,13 @@ def workspace_update(*, actor: Actor, expected_version: int | None = None, **cha
     if unknown:
         raise Invalid(f"Unknown workspace fields: {', '.join(sorted(unknown))}")
     workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
-    return update_audited(actor, workspace, changes, entity_type="workspace", expected_version=expected_version)
+    old_currency = workspace.currency
+    workspace = update_audited(actor, workspace, changes, entity_type="workspace", expected_version=expected_version)
+    if workspace.currency != old_currency:
+        # Money rolled up in the old currency (e.g. customers' ARR) is re-converted in this transaction.
+        updated = Actor(user=actor.user, workspace=workspace, role=actor.role, via=actor.via)
+        workspace_currency_changed.send(sender=Workspace, actor=updated)
+    return workspace
 
 
 def _admin_count(workspace: Workspace) -> int:
