@@ -64,7 +64,7 @@ check-deploy: install-dev
 	$(VENV)/bin/valueloop manage check --deploy --fail-level WARNING; status=$$?; rm -rf $$tmp; exit $$status
 
 pytest: install-dev browser
-	env -u DATABASE_URL VALUELOOP_MODE=test $(VENV)/bin/pytest -q
+	env -u DATABASE_URL VALUELOOP_MODE=test $(VENV)/bin/pytest -q -n 2
 
 # PostgreSQL run: always when CI is set (an unreachable server then fails the run), or when
 # DATABASE_URL names Postgres.
@@ -75,7 +75,7 @@ pytest-postgres: install-dev
 	$(VENV)/bin/python -c "import psycopg,sys; from urllib.parse import urlsplit; u=urlsplit(sys.argv[1]); psycopg.connect(host=u.hostname, port=u.port or 5432, user=u.username, password=u.password, dbname=u.path.lstrip('/'), connect_timeout=5).close()" "$$url" \
 	  || { echo "PostgreSQL at $$url is not reachable"; exit 1; }; \
 	echo "Running the suite on PostgreSQL ($$url)"; \
-	DATABASE_URL="$$url" VALUELOOP_MODE=test $(VENV)/bin/pytest -q -m "not e2e"
+	DATABASE_URL="$$url" VALUELOOP_MODE=test VALUELOOP_SCHEMATHESIS_EXAMPLES=10 $(VENV)/bin/pytest -q -n 2 -m "not e2e"
 
 test: lint check-deploy pytest pytest-postgres
 

@@ -116,7 +116,39 @@ def sample_body(operation_id: str, ids: dict[str, Any]) -> dict | None:
         "discovery_problem_update": {"status": "exploring"},
         "planning_feature_create": {"title": "Auto-reconcile", "problem_id": ids["problem_id"]},
         "planning_feature_update": {"status": "planned"},
+        "feedback_item_create": {"text": "Matrix feedback about dunning", "source": "support"},
+        "feedback_item_update": {"status": "triaged"},
+        "feedback_item_bulk": {"ids": [ids["feedback_id"]], "action": "triage"},
+        "feedback_batch_create": {"items": [{"text": "Batch item", "external_id": "matrix-1"}]},
+        "feedback_import_create": None,  # multipart: no file answers 422 (allowed) or 403 (denied)
+        "feedback_tag_create": {"name": "matrix-tag"},
+        "feedback_tag_update": {"name": "renamed-tag"},
+        "feedback_view_create": {"name": "Matrix view", "query": "status=new"},
+        "feedback_view_update": {"name": "Renamed view"},
+        "customers_customer_create": {"name": "Gamma Customer", "arr": "1200.00", "segment": "smb"},
+        "customers_customer_update": {"plan": "Growth"},
+        "customers_customer_archive": None,
+        "customers_customer_restore": None,
+        "customers_contact_create": {"name": "Matrix Person", "email": "matrix.person@example.com"},
+        "customers_contact_update": {"title": "Updated"},
+        "customers_contact_unsubscribe": None,
+        "customers_persona_create": {"name": "Matrix persona two"},
+        "customers_persona_update": {"goals": "Updated"},
+        "customers_currency_rate_set": {"currency": "GBP", "rate": "1.17"},
+        "customers_import_create": None,  # multipart: no file answers 422 (allowed) or 403 (denied)
     }
+    if operation_id.startswith("planning_") and operation_id not in bodies:
+        from tests.planning.matrix import sample_bodies
+
+        bodies.update(sample_bodies(ids))
+    if operation_id.startswith(("evidence_", "research_")) and operation_id not in bodies:
+        from tests.evidence.matrix import sample_bodies as evidence_bodies
+
+        bodies.update(evidence_bodies(ids))
+    if operation_id.startswith("flags_") and operation_id not in bodies:
+        from tests.flags.matrix import sample_bodies as flag_bodies
+
+        bodies.update(flag_bodies(ids))
     if operation_id not in bodies:
         raise KeyError(f"Add a sample body for {operation_id} in tests/routes.py")
     return bodies[operation_id]

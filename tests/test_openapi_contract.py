@@ -3,6 +3,8 @@ matches its declared schema (status code, content type, body)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -46,7 +48,7 @@ def bearer(world):
 
 @schema.parametrize()
 @settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("VALUELOOP_SCHEMATHESIS_EXAMPLES", "20")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

@@ -9,6 +9,9 @@ import pytest
 from django.test import Client
 
 from tests.conftest import token_client
+from tests.evidence.matrix import evidence_ids
+from tests.flags.matrix import flag_ids
+from tests.planning.matrix import planning_ids
 from tests.routes import api_operations, fill, pages, query_for, sample_body
 from valueloop.accounts.services import token_create
 from valueloop.collaboration.services import comment_create
@@ -26,6 +29,11 @@ def ids_for(world, role: Role) -> dict:
     invitation, _ = invitation_create(actor=world.actor_a, role="contributor", email="someone@example.com")
     token, _ = token_create(actor=actor, name="to revoke")
     target = world.member(Role.CONTRIBUTOR if role != Role.CONTRIBUTOR else Role.STAKEHOLDER)
+    from valueloop.feedback.services import feedback_create, saved_view_create
+
+    feedback = feedback_create(actor=world.actor_a, text="Alpha feedback about dunning", tags=["dunning"])
+    from tests.customers.matrix import customer_ids
+
     return {
         "ws": world.ws_a.slug,
         "product_id": world.product_a.pk,
@@ -40,6 +48,13 @@ def ids_for(world, role: Role) -> dict:
         "token": "not-a-real-token",
         "section": "customers",
         "uidb64": "MQ",
+        **customer_ids(world.actor_a),
+        "feedback_id": feedback.pk,
+        "tag_id": feedback.tags.get().pk,
+        "view_id": saved_view_create(actor=actor, name="My view", query="status=new").pk,
+        **planning_ids(world.actor_a),
+        **evidence_ids(world.actor_a),
+        **flag_ids(world.actor_a, author=world.actor(Role.PRODUCT_OWNER)),
     }
 
 

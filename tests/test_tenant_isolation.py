@@ -8,6 +8,9 @@ import json
 import pytest
 
 from tests.conftest import token_client
+from tests.evidence.matrix import evidence_ids
+from tests.flags.matrix import flag_ids
+from tests.planning.matrix import planning_ids
 from tests.routes import api_operations, fill, query_for, sample_body
 from valueloop.accounts.services import token_create
 from valueloop.collaboration.services import comment_create
@@ -44,6 +47,11 @@ def b_ids(world) -> dict:
     )
     invitation, _ = invitation_create(actor=world.actor_b, role="contributor", email="beta-guest@b.test")
     token, _ = token_create(actor=world.actor_b, name="Beta token")
+    from valueloop.feedback.services import feedback_create, saved_view_create
+
+    b_feedback = feedback_create(actor=world.actor_b, text="Beta feedback beta-secret", tags=["beta-secret-tag"])
+    from tests.customers.matrix import customer_ids
+
     return {
         "ws": world.ws_b.slug,
         "product_id": world.product_b.pk,
@@ -54,6 +62,13 @@ def b_ids(world) -> dict:
         "comment_id": comment.pk,
         "invitation_id": invitation.pk,
         "token_id": token.pk,
+        **customer_ids(world.actor_b, "Beta"),
+        "feedback_id": b_feedback.pk,
+        "tag_id": b_feedback.tags.get().pk,
+        "view_id": saved_view_create(actor=world.actor_b, name="Beta view", query="").pk,
+        **planning_ids(world.actor_b, "Beta"),
+        **evidence_ids(world.actor_b, "Beta"),
+        **flag_ids(world.actor_b, "Beta"),
     }
 
 

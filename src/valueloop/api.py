@@ -3,6 +3,8 @@
 Every error answers ``{"code", "message", "errors": [{"field", "message"}]}``.
 """
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -16,6 +18,7 @@ from valueloop.customers.api import router as customers_router
 from valueloop.discovery.api import router as discovery_router
 from valueloop.evidence.api import router as evidence_router
 from valueloop.feedback.api import router as feedback_router
+from valueloop.flags.api import router as flags_router
 from valueloop.planning.api import router as planning_router
 from valueloop.research.api import router as research_router
 from valueloop.workspaces.api import router as workspaces_router
@@ -57,6 +60,12 @@ def on_validation_error(request, exc: ValidationError):
     return _error(request, 422, "invalid", f"The request is not valid: {summary}", fields)
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return _error(request, 413, "too_large", f"The request body is larger than {limit} MB; send fewer items per call.")
+
+
 @api.exception_handler(OverflowError)
 def on_overflow(request, exc):
     # Safety net: a number too large for the database is bad input, never a server error.
@@ -90,3 +99,4 @@ api.add_router("", research_router)
 api.add_router("", evidence_router)
 api.add_router("", discovery_router)
 api.add_router("", planning_router)
+api.add_router("", flags_router)

@@ -108,6 +108,7 @@ DEMO_STEPS = [
     "valueloop.feedback.demo",
     "valueloop.research.demo",
     "valueloop.evidence.demo",
+    "valueloop.flags.demo",
 ]
 
 
@@ -118,6 +119,7 @@ class DemoContext:
     scale: str  # "small" or "large"
     rng: random.Random
     actor_for: Callable[[str], Actor]  # handle -> Actor with that member's role, via="system"
+    seed: int = 7  # for steps that need a stream of their own, independent of earlier steps' draws
 
 
 @dataclass
@@ -182,7 +184,7 @@ def build_demo(*, scale: str = "small", seed: int = 7) -> DemoResult:
             )
     if scale == "large":
         _build_large(workspace, pm, rng)
-    context = DemoContext(workspace=workspace, users=users, scale=scale, rng=rng, actor_for=actor_for)
+    context = DemoContext(workspace=workspace, users=users, scale=scale, rng=rng, actor_for=actor_for, seed=seed)
     for module_name in DEMO_STEPS:
         # Each app extends the demo in its own demo.py: build(context), idempotent and seeded.
         import_module(module_name).build(context)

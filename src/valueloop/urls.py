@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("valueloop.evidence.urls")),
     path("", include("valueloop.discovery.urls")),
     path("", include("valueloop.planning.urls")),
+    path("", include("valueloop.flags.urls")),
     path("", include("valueloop.home.urls")),
 ]

@@ -84,13 +84,22 @@ class ErrorOut(Schema):
     errors: list[FieldError] = []
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    413: ErrorOut,
+    422: ErrorOut,
+    429: ErrorOut,
+}
 
 
 def responses(ok: dict[int, Any] | Any, *extra_codes: int) -> dict[int, Any]:
     """Response map with the declared 4xx error shapes every operation can answer."""
     mapping = dict(ok) if isinstance(ok, dict) else {200: ok}
-    for code in (400, 401, 403, 404, 422, *extra_codes):
+    for code in (400, 401, 403, 404, 413, 422, *extra_codes):
         mapping[code] = ERRORS[code]
     return mapping
 

@@ -21,7 +21,9 @@ SECTION_URL_NAMES = {
     "customers": "customers:customer_list",
     "feedback": "feedback:inbox",
     "discovery": "discovery:problem_list",
-    "planning": "planning:feature_list",
+    "planning": "planning:ranking",
+    "backlog": "planning:backlog",
+    "experiments": "flags:flag_list",
 }
 _resolved: dict[str, str | None] = {}
 

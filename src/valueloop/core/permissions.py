@@ -48,17 +48,20 @@ class Scope(StrEnum):
     WORKSPACE_MANAGE = "workspace.manage"  # settings, members, roles, invitations
     PORTFOLIO_WRITE = "portfolio.write"  # create/edit/archive products and areas
     COMMENT_WRITE = "comment.write"  # comment, mention, follow
+    VOICE_WRITE = "voice.write"  # the customer's voice: triage/import feedback, interviews, surveys, evidence links
     APPROVE = "approve"  # approve plans (used by later issues)
     AUDIT_READ = "audit.read"  # read the audit log
 
 
 _READ = {Scope.WORKSPACE_READ, Scope.COMMENT_WRITE}
+# Support, sales and research (contributors) record what customers say; stakeholders only read it.
+_VOICE = {Scope.VOICE_WRITE}
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.PRODUCT_MANAGER: frozenset(_READ | {Scope.PORTFOLIO_WRITE, Scope.APPROVE, Scope.AUDIT_READ}),
-    Role.PRODUCT_OWNER: frozenset(_READ | {Scope.PORTFOLIO_WRITE, Scope.AUDIT_READ}),
-    Role.CONTRIBUTOR: frozenset(_READ),
+    Role.PRODUCT_MANAGER: frozenset(_READ | _VOICE | {Scope.PORTFOLIO_WRITE, Scope.APPROVE, Scope.AUDIT_READ}),
+    Role.PRODUCT_OWNER: frozenset(_READ | _VOICE | {Scope.PORTFOLIO_WRITE, Scope.AUDIT_READ}),
+    Role.CONTRIBUTOR: frozenset(_READ | _VOICE),
     Role.STAKEHOLDER: frozenset(_READ | {Scope.APPROVE}),
 }
 

@@ -11,3 +11,12 @@ class CustomersConfig(AppConfig):
         from . import selectors
 
         register_entity("customer", selectors.customer_ref)
+        register_entity("persona", selectors.persona_ref)
+
+        from valueloop.workspaces.signals import workspace_currency_changed
+
+        from .facade import workspace_currency_changed as reconvert
+
+        workspace_currency_changed.connect(
+            lambda sender, actor, **kwargs: reconvert(actor=actor), weak=False, dispatch_uid="customers-reconvert"
+        )

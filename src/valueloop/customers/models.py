@@ -58,6 +58,8 @@ class Customer(models.Model):
     renewal_date = models.DateField(null=True, blank=True)
     health = models.CharField(max_length=10, choices=HEALTH, blank=True)
     external_id = models.CharField(max_length=120, blank=True)
+    # Archived accounts leave lists, choices and roll-ups but keep every link (feedback, interviews).
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)

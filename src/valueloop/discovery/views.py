@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from valueloop.collaboration.facade import thread_context
 from valueloop.core.errors import DomainError
@@ -33,7 +33,7 @@ def _form(data) -> dict:
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def problem_list_view(request):
     actor = request.actor
     errors: dict = {}
@@ -67,7 +67,7 @@ def problem_list_view(request):
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_GET
+@require_safe
 def tree_view(request):
     """The opportunity-solution tree: problems with the features that solve them, per product."""
     actor = request.actor
@@ -80,7 +80,7 @@ def tree_view(request):
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def problem_detail_view(request, problem_id: int):
     actor = request.actor
     problem = selectors.access_problem(actor=actor, id=problem_id)

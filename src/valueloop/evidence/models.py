@@ -4,8 +4,11 @@ to a problem or a feature, with how much it matters to that customer.
 Invariants:
 - Exactly one source (``feedback`` or ``highlight``) and one target (``target_type``/``target_id``,
   a problem or a feature resolved inside the same workspace).
-- ``customer`` is copied from the source so roll-ups (unique accounts, ARR) need no extra hop.
+- ``customer`` and ``said_at`` (when the customer said it) are copied from the source so roll-ups
+  (unique accounts, ARR, demand over time) need no extra hop.
 - One source links to one target at most once.
+- ``LoopNotification`` records every "we built what you asked for" email: who, about which feature,
+  when it was queued and sent. A contact is told once per feature unless someone explicitly re-sends.
 """
 
 from django.conf import settings
@@ -32,7 +35,10 @@ class Evidence(models.Model):
     quote = models.TextField(blank=True, max_length=20000)
     quote_start = models.PositiveIntegerField(null=True, blank=True)
     quote_end = models.PositiveIntegerField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    said_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -56,4 +62,41 @@ class Evidence(models.Model):
                 name="evidence_highlight_once_per_target",
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["workspace", "target_type", "target_id"]),
+            models.Index(fields=["workspace", "target_type", "target_id", "said_at"], name="evidence_target_said_idx"),
+            models.Index(fields=["workspace", "customer"], name="evidence_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        source = f"feedback {self.feedback_id}" if self.feedback_id else f"highlight {self.highlight_id}"
+        return f"{self.target_type} {self.target_id} ← {source}"
+
+
+LOOP_STATUS = [("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")]
+
+
+class LoopNotification(models.Model):
+    """One "you asked, we built it" email to one contact about one released feature."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    feature = models.ForeignKey("planning.Feature", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("customers.Contact", null=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField(max_length=20000)
+    status = models.CharField(max_length=8, choices=LOOP_STATUS, default="queued")
+    error = models.CharField(max_length=500, blank=True)
+    resend = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "feature", "contact"], name="loop_feature_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.email} · {self.subject}"

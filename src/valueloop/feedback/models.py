@@ -88,7 +88,7 @@ class SavedView(models.Model):
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=80)
-    query = models.CharField(max_length=2000)
+    query = models.CharField(max_length=2000, blank=True)  # empty: the inbox as it opens
     shared = models.BooleanField(default=False)
 
     class Meta:

@@ -1,11 +1,59 @@
-from datetime import datetime
-from typing import Literal
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
+from pydantic import BeforeValidator, PlainSerializer, Strict
 
-from valueloop.core.api_support import BodyId, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_schema
 
 FeatureStatus = Literal["idea", "candidate", "planned", "in_progress", "released", "dropped"]
+Urgency = Literal[
+    "standard", "long_life_peak_affected", "short_life_peak_affected", "fixed_date", "intangible", "expedite"
+]
+FrameworkName = Literal["cd3", "cod", "wsjf", "rice", "ice", "opportunity", "formula"]
+SavedFramework = Literal["cd3", "cod", "wsjf", "rice", "ice", "opportunity"]
+IceMethod = Literal["average", "product"]
+ThroughputSource = Literal["delivery_items", "features", "manual"]
+DeliveryStatus = Literal["todo", "doing", "done"]
+
+
+def _number(value):
+    # Numbers travel as JSON numbers or decimal strings ("1250.50"); never booleans.
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError('Use a number or a decimal string such as "1250.50".')
+    return value
+
+
+def _iso_date(value):
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and len(value.strip()) == 10:
+        return value.strip()
+    raise ValueError("Use a date in the form YYYY-MM-DD, e.g. 2026-03-31.")
+
+
+def _iso_datetime(value):
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and "T" in value:
+        return value.strip()
+    raise ValueError("Use an ISO 8601 date-time, e.g. 2026-01-31T09:00:00Z.")
+
+
+# Bounds here only keep absurd numbers out; the service checks each input's real range with a message.
+Number = Annotated[
+    Decimal,
+    Field(ge=Decimal("-1e12"), le=Decimal("1e12"), description='A number, e.g. 1250 or "1250.50"'),
+    BeforeValidator(_number),
+    Strict(False),
+]
+IsoDate = Annotated[dt.date, Field(description="YYYY-MM-DD"), BeforeValidator(_iso_date), Strict(False)]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime), Strict(False)]
+DecimalOut = Annotated[Decimal, PlainSerializer(lambda v: float(v), return_type=float)]
+Rationale = Annotated[str, Field(max_length=500)]
 
 
 class FeatureIn(StrictBody):
@@ -35,10 +83,478 @@ class FeatureOut(Schema):
     product_id: int | None
     area_id: int | None
     problem_id: int | None
-    released_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    released_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
     version: int
 
 
 FeaturePage = page_schema(FeatureOut, "FeaturePage")
+
+
+class PrioritisationIn(StrictBody):
+    """Fields you leave out keep their value; send null to clear one."""
+
+    cod_increase_revenue: Number | None = None
+    cod_protect_revenue: Number | None = None
+    cod_reduce_cost: Number | None = None
+    cod_reduce_risk: Number | None = None
+    cod_increase_revenue_rationale: Rationale = ""
+    cod_protect_revenue_rationale: Rationale = ""
+    cod_reduce_cost_rationale: Rationale = ""
+    cod_reduce_risk_rationale: Rationale = ""
+    urgency: Urgency = "standard"
+    deadline: IsoDate | None = None
+    fixed_date_penalty: Number | None = None
+    urgency_life_weeks: Number | None = None
+    urgency_rise_per_week: Number | None = None
+    duration_low: Number | None = None
+    duration_likely: Number | None = None
+    duration_high: Number | None = None
+    wsjf_business_value: Number | None = None
+    wsjf_time_criticality: Number | None = None
+    wsjf_risk_reduction: Number | None = None
+    wsjf_job_size: Number | None = None
+    rice_reach: Number | None = None
+    rice_impact: Number | None = None
+    rice_confidence: Number | None = None
+    rice_effort: Number | None = None
+    ice_impact: Number | None = None
+    ice_confidence: Number | None = None
+    ice_ease: Number | None = None
+    team_id: BodyId | None = None
+    version: int | None = Field(None, ge=1)
+
+
+class CodSuggestionOut(Schema):
+    protect_revenue: float | None
+    accounts: int
+    arr: float
+    currency: str
+    basis: str
+
+
+class PrioritisationOut(Schema):
+    feature_id: int
+    title: str
+    currency: str
+    cod_increase_revenue: DecimalOut | None
+    cod_protect_revenue: DecimalOut | None
+    cod_reduce_cost: DecimalOut | None
+    cod_reduce_risk: DecimalOut | None
+    cod_increase_revenue_rationale: str
+    cod_protect_revenue_rationale: str
+    cod_reduce_cost_rationale: str
+    cod_reduce_risk_rationale: str
+    cod_per_week: DecimalOut | None
+    urgency: Urgency
+    deadline: dt.date | None
+    latest_start: dt.date | None
+    fixed_date_penalty: DecimalOut | None
+    urgency_life_weeks: DecimalOut | None
+    urgency_rise_per_week: DecimalOut | None
+    duration_low: DecimalOut | None
+    duration_likely: DecimalOut | None
+    duration_high: DecimalOut | None
+    cd3: float | None
+    cd3_low: float | None
+    cd3_high: float | None
+    wsjf_business_value: DecimalOut | None
+    wsjf_time_criticality: DecimalOut | None
+    wsjf_risk_reduction: DecimalOut | None
+    wsjf_job_size: DecimalOut | None
+    rice_reach: DecimalOut | None
+    rice_impact: DecimalOut | None
+    rice_confidence: DecimalOut | None
+    rice_effort: DecimalOut | None
+    ice_impact: DecimalOut | None
+    ice_confidence: DecimalOut | None
+    ice_ease: DecimalOut | None
+    team_id: int | None
+    backlog_position: int | None
+    suggestion: CodSuggestionOut
+    version: int
+
+
+class InputProblemOut(Schema):
+    field: str
+    message: str
+
+
+class RankItemOut(Schema):
+    feature_id: int
+    title: str
+    status: FeatureStatus
+    rank: int | None = Field(description="Position, 1 = first; null when the feature cannot be scored")
+    shared_rank: int | None = Field(description="Equal scores share a rank (1, 2, 2, 4)")
+    score: float | None
+    cd3_low: float | None = None
+    cd3_high: float | None = None
+    cost_of_delay_now: float | None = None
+    problems: list[InputProblemOut] = Field(description="Why the feature has no score (missing or invalid inputs)")
+
+
+class RankingOut(Schema):
+    framework: FrameworkName
+    label: str
+    ice_method: IceMethod
+    formula: str = ""
+    count: int = Field(description="Every open feature: scored + unscored")
+    scored: int
+    unscored: int
+    items: list[RankItemOut]
+    page: int
+    page_size: int
+    pages: int
+
+
+class RankingParams(PageParams):
+    framework: FrameworkName | None = None
+    formula_id: BodyId | None = None
+    formula: str = Field("", max_length=2000, description="An expression, when framework=formula")
+
+
+class WhatIfChange(StrictBody):
+    feature_id: BodyId
+    cod_per_week: Number | None = None
+    duration_likely: Number | None = None
+    duration_low: Number | None = None
+    duration_high: Number | None = None
+
+
+class WhatIfIn(StrictBody):
+    framework: SavedFramework | None = None
+    changes: list[WhatIfChange] = Field(..., min_length=1, max_length=50)
+
+
+class WhatIfItemOut(Schema):
+    feature_id: int
+    title: str
+    rank: int | None
+    score: float | None
+    whatif_rank: int | None
+    whatif_score: float | None
+
+
+class WhatIfOut(Schema):
+    framework: str
+    items: list[WhatIfItemOut]
+    cd3_total_delay_cost_before: float | None
+    cd3_total_delay_cost_after: float | None
+
+
+class StrategyOut(Schema):
+    strategy: Literal["current", "cd3", "value", "shortest", "fifo"]
+    label: str
+    total_delay_cost: float
+    cd3_saving: float = Field(description="This strategy's total delay cost minus CD3's")
+
+
+class SequenceItemOut(Schema):
+    feature_id: int
+    title: str
+    cod_per_week: float
+    duration_weeks: float
+    cd3: float
+    current_end_week: float
+    cd3_end_week: float
+
+
+class LeftOutOut(Schema):
+    feature_id: int
+    title: str
+    problems: list[InputProblemOut]
+
+
+class SequenceOut(Schema):
+    currency: str
+    best: str | None
+    strategies: list[StrategyOut]
+    items: list[SequenceItemOut]
+    count: int
+    page: int
+    page_size: int
+    pages: int
+    left_out_count: int
+    left_out: list[LeftOutOut] = Field(description="The first 50 features without the inputs to sequence")
+
+
+class ScheduleItemOut(Schema):
+    feature_id: int
+    title: str
+    team: str
+    start_week: float
+    end_week: float
+    start: dt.date
+    end: dt.date
+    delay_cost: float
+    late: bool
+
+
+class ScheduleOut(Schema):
+    currency: str
+    teams: list[str]
+    total_delay_cost: float
+    items: list[ScheduleItemOut]
+    count: int
+    page: int
+    page_size: int
+    pages: int
+    left_out_count: int
+    left_out: list[LeftOutOut]
+
+
+class ForecastWhenIn(StrictBody):
+    items: int = Field(..., ge=0, le=100_000)
+    source: Literal["delivery_items", "features", "manual", "given"] | None = None
+    history: list[Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
+        None, max_length=520, description='Weekly finished counts, with source "given"'
+    )
+    history_weeks: int = Field(12, ge=1, le=104)
+    trials: int = Field(10_000, ge=100, le=100_000)
+    seed: int | None = Field(None, ge=0, le=2**32)
+
+
+class ForecastHowManyIn(StrictBody):
+    until: IsoDate | None = None
+    weeks: int | None = Field(None, ge=0, le=520)
+    source: Literal["delivery_items", "features", "manual", "given"] | None = None
+    history: list[Annotated[int, Field(ge=0, le=100_000)]] | None = Field(None, max_length=520)
+    history_weeks: int = Field(12, ge=1, le=104)
+    trials: int = Field(10_000, ge=100, le=100_000)
+    seed: int | None = Field(None, ge=0, le=2**32)
+
+
+class LevelOut(Schema):
+    confidence: int
+    weeks: int | None = None
+    date: dt.date | None = None
+    items: int | None = None
+
+
+class HistogramOut(Schema):
+    edges: list[int]
+    counts: list[int]
+
+
+class ForecastOut(Schema):
+    kind: Literal["when", "how_many"]
+    source: str
+    history: list[int]
+    trials: int
+    items: int | None = None
+    weeks: int | None = None
+    mean: float
+    levels: list[LevelOut]
+    histogram: HistogramOut
+
+
+class BacklogItemOut(Schema):
+    position: int
+    feature_id: int
+    title: str
+    status: FeatureStatus
+    cd3: float | None
+    cd3_rank: int | None
+    hand_positioned: bool
+    last_move_reason: str | None
+    last_move_by: str | None
+    last_move_at: dt.datetime | None
+
+
+BacklogPage = page_schema(BacklogItemOut, "BacklogPage")
+
+
+class BacklogMoveIn(StrictBody):
+    feature_id: BodyId
+    to_position: int = Field(..., ge=1, le=1_000_000)
+    reason: str = Field(..., max_length=1000)
+
+
+class BacklogResetIn(StrictBody):
+    reason: str = Field(..., max_length=1000)
+
+
+class BacklogMoveOut(Schema):
+    id: int
+    feature_id: int | None
+    from_position: int | None
+    to_position: int | None
+    reason: str
+    actor_label: str
+    at: dt.datetime
+
+
+class ScoreChangeOut(Schema):
+    id: int
+    framework: str
+    old_score: float | None
+    new_score: float | None
+    old_rank: int | None
+    new_rank: int | None
+    changed: dict[str, list]
+    actor_label: str
+    at: dt.datetime
+
+
+ScoreChangePage = page_schema(ScoreChangeOut, "ScoreChangePage")
+
+
+class FormulaIn(StrictBody):
+    name: str = Field(..., min_length=1, max_length=80)
+    expression: str = Field(..., min_length=1, max_length=2000)
+
+
+class FormulaPatch(StrictBody):
+    name: str | None = Field(None, min_length=1, max_length=80)
+    expression: str | None = Field(None, min_length=1, max_length=2000)
+    version: int | None = Field(None, ge=1)
+
+
+class FormulaOut(Schema):
+    id: int
+    name: str
+    expression: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+FormulaPage = page_schema(FormulaOut, "FormulaPage")
+
+
+class ThroughputIn(StrictBody):
+    week_start: IsoDate
+    finished: int = Field(..., ge=0, le=100_000)
+    note: str = Field("", max_length=200)
+
+
+class ThroughputPatch(StrictBody):
+    week_start: IsoDate | None = None
+    finished: int | None = Field(None, ge=0, le=100_000)
+    note: str | None = Field(None, max_length=200)
+    version: int | None = Field(None, ge=1)
+
+
+class ThroughputOut(Schema):
+    id: int
+    week_start: dt.date
+    finished: int
+    note: str
+    version: int
+
+
+ThroughputPage = page_schema(ThroughputOut, "ThroughputPage")
+
+
+class TeamIn(StrictBody):
+    name: str = Field(..., min_length=1, max_length=80)
+    capacity: Number = Decimal(1)
+    available_from: IsoDate | None = None
+
+
+class TeamPatch(StrictBody):
+    name: str | None = Field(None, min_length=1, max_length=80)
+    capacity: Number | None = None
+    available_from: IsoDate | None = None
+    version: int | None = Field(None, ge=1)
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    capacity: DecimalOut
+    available_from: dt.date | None
+    version: int
+
+
+TeamPage = page_schema(TeamOut, "TeamPage")
+
+
+class DeliveryItemIn(StrictBody):
+    title: str = Field(..., min_length=1, max_length=200)
+    status: DeliveryStatus = "todo"
+    estimate_weeks: Number | None = None
+    done_at: IsoDateTime | None = None
+
+
+class DeliveryItemPatch(StrictBody):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    status: DeliveryStatus | None = None
+    estimate_weeks: Number | None = None
+    done_at: IsoDateTime | None = None
+    version: int | None = Field(None, ge=1)
+
+
+class DeliveryItemOut(Schema):
+    id: int
+    feature_id: int
+    title: str
+    status: DeliveryStatus
+    estimate_weeks: DecimalOut | None
+    done_at: dt.datetime | None
+    version: int
+
+
+DeliveryItemPage = page_schema(DeliveryItemOut, "DeliveryItemPage")
+
+
+class KanoImportIn(StrictBody):
+    csv: str = Field(
+        ..., min_length=1, max_length=2 * 1024 * 1024, description="feature,respondent,functional,dysfunctional"
+    )
+    dry_run: bool = False
+
+
+class KanoImportOut(Schema):
+    rows: int
+    created: int
+    updated: int
+    dry_run: bool
+
+
+class KanoFeatureOut(Schema):
+    feature_id: int
+    title: str
+    responses: int
+    counts: dict[str, int] = Field(description="A, O, M, I, R, Q")
+    dominant: str
+    better: float | None
+    worse: float | None
+
+
+KanoPage = page_schema(KanoFeatureOut, "KanoPage")
+
+
+class OutcomeIn(StrictBody):
+    importance: Number
+    satisfaction: Number
+    respondents: int | None = Field(None, ge=0, le=10_000_000)
+    version: int | None = Field(None, ge=0)
+
+
+class OutcomeOut(Schema):
+    problem_id: int
+    title: str
+    importance: DecimalOut | None
+    satisfaction: DecimalOut | None
+    respondents: int | None
+    score: float | None
+    band: str | None
+    underserved: bool | None
+    overserved: bool | None
+    version: int
+
+
+class SettingsIn(StrictBody):
+    ice_method: IceMethod | None = None
+    default_framework: SavedFramework | None = None
+    throughput_source: ThroughputSource | None = None
+    version: int | None = Field(None, ge=1)
+
+
+class SettingsOut(Schema):
+    ice_method: IceMethod
+    default_framework: SavedFramework
+    throughput_source: ThroughputSource
+    version: int

@@ -11,3 +11,11 @@ class ResearchConfig(AppConfig):
         from . import selectors
 
         register_entity("interview", selectors.interview_ref)
+        try:
+            from valueloop.customers.facade import register_timeline_source
+        except ImportError:  # the customers facade is optional: no timeline to feed
+            return
+        from .facade import interview_timeline_source, survey_timeline_source
+
+        register_timeline_source(interview_timeline_source)
+        register_timeline_source(survey_timeline_source)

@@ -47,7 +47,9 @@ class Highlight(models.Model):
     prefix = models.CharField(max_length=64, blank=True)
     suffix = models.CharField(max_length=64, blank=True)
     detached = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,3 +86,7 @@ class SurveyResponse(models.Model):
                 name="survey_external_id_unique",
             ),
         ]
+        indexes = [models.Index(fields=["workspace", "kind", "responded_at"], name="survey_kind_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.score}"
