@@ -47,10 +47,17 @@ def refused(result: subprocess.CompletedProcess, *needles: str) -> str:
     return result.stderr
 
 
+def _all_rows(conn: sqlite3.Connection, table: str) -> list[tuple]:
+    try:
+        return conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
+    except sqlite3.OperationalError:  # WITHOUT ROWID tables (e.g. the full-text index's shadow tables)
+        return sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+
+
 def table_rows(db: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(db) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        rows = {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
+        rows = {t: _all_rows(conn, t) for t in tables}
         rows["(schema)"] = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
     return rows
 

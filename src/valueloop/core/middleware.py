@@ -21,6 +21,16 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+SMALL_FORM_BYTES = 1024 * 1024
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 class RejectNulCharactersMiddleware:
     """Answer 400 to a query string or form carrying NUL characters: no database can store them and
     PostgreSQL fails on them, so they are refused as bad input before any view runs."""
@@ -31,8 +41,10 @@ class RejectNulCharactersMiddleware:
     def __call__(self, request):
         if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
             return self._refuse(request, "The request's URL contains a NUL character.")
-        # Multipart bodies (uploads) are left to the views, which cap their size before reading them.
-        is_form = request.content_type == "application/x-www-form-urlencoded"
+        # Large multipart bodies (uploads) are left to the views, which cap their size before reading them.
+        is_form = request.content_type == "application/x-www-form-urlencoded" or (
+            request.content_type == "multipart/form-data" and _content_length(request) <= SMALL_FORM_BYTES
+        )
         if request.method == "POST" and is_form and any("\x00" in v for _, vs in request.POST.lists() for v in vs):
             return self._refuse(request, "A form field contains a NUL character.")
         return self.get_response(request)
