@@ -16,11 +16,14 @@ from valueloop.core.api_support import TokenAuth, WorkspaceSessionAuth
 from valueloop.core.errors import DomainError
 from valueloop.customers.api import router as customers_router
 from valueloop.discovery.api import router as discovery_router
+from valueloop.events.api import router as events_router
 from valueloop.evidence.api import router as evidence_router
+from valueloop.experiments.api import router as experiments_router
 from valueloop.feedback.api import router as feedback_router
 from valueloop.flags.api import router as flags_router
 from valueloop.planning.api import router as planning_router
 from valueloop.research.api import router as research_router
+from valueloop.themes.api import router as themes_router
 from valueloop.workspaces.api import router as workspaces_router
 
 api = NinjaAPI(
@@ -100,3 +103,6 @@ api.add_router("", evidence_router)
 api.add_router("", discovery_router)
 api.add_router("", planning_router)
 api.add_router("", flags_router)
+api.add_router("", events_router)
+api.add_router("", experiments_router)
+api.add_router("", themes_router)

@@ -102,6 +102,9 @@ INSTALLED_APPS = [
     "valueloop.discovery",
     "valueloop.planning",
     "valueloop.flags",
+    "valueloop.events",
+    "valueloop.experiments",
+    "valueloop.themes",
     "valueloop.home",
 ]
 

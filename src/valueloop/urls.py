@@ -14,5 +14,8 @@ urlpatterns = [
     path("", include("valueloop.discovery.urls")),
     path("", include("valueloop.planning.urls")),
     path("", include("valueloop.flags.urls")),
+    path("", include("valueloop.events.urls")),
+    path("", include("valueloop.experiments.urls")),
+    path("", include("valueloop.themes.urls")),
     path("", include("valueloop.home.urls")),
 ]

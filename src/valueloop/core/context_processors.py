@@ -23,7 +23,9 @@ SECTION_URL_NAMES = {
     "discovery": "discovery:problem_list",
     "planning": "planning:ranking",
     "backlog": "planning:backlog",
-    "experiments": "flags:flag_list",
+    "experiments": "experiments:experiment_list",
+    "learnings": "experiments:learning_list",
+    "signals": "themes:emerging",
 }
 _resolved: dict[str, str | None] = {}
 

@@ -1,0 +1,1 @@
+"""selectors of the events app (see docs/conventions.md)."""

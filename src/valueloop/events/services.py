@@ -1,0 +1,1 @@
+"""services of the events app (see docs/conventions.md)."""

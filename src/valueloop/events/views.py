@@ -1,0 +1,1 @@
+"""views of the events app (see docs/conventions.md)."""

@@ -1,0 +1,1 @@
+"""The only module other apps may import from experiments."""

@@ -1,0 +1,1 @@
+"""selectors of the experiments app (see docs/conventions.md)."""

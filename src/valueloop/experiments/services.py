@@ -1,0 +1,1 @@
+"""services of the experiments app (see docs/conventions.md)."""

@@ -1,0 +1,1 @@
+"""views of the experiments app (see docs/conventions.md)."""

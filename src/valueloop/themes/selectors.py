@@ -1,0 +1,1 @@
+"""selectors of the themes app (see docs/conventions.md)."""

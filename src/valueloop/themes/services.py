@@ -1,0 +1,1 @@
+"""services of the themes app (see docs/conventions.md)."""

@@ -1,0 +1,1 @@
+"""views of the themes app (see docs/conventions.md)."""
