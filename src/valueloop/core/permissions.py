@@ -51,17 +51,22 @@ class Scope(StrEnum):
     VOICE_WRITE = "voice.write"  # the customer's voice: triage/import feedback, interviews, surveys, evidence links
     APPROVE = "approve"  # approve plans (used by later issues)
     AUDIT_READ = "audit.read"  # read the audit log
+    EVENTS_WRITE = "events.write"  # send product events (exposures, metric events) by API or upload
 
 
 _READ = {Scope.WORKSPACE_READ, Scope.COMMENT_WRITE}
 # Support, sales and research (contributors) record what customers say; stakeholders only read it.
 _VOICE = {Scope.VOICE_WRITE}
+# Engineers instrument the product: everyone but stakeholders may send events.
+_EVENTS = {Scope.EVENTS_WRITE}
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.PRODUCT_MANAGER: frozenset(_READ | _VOICE | {Scope.PORTFOLIO_WRITE, Scope.APPROVE, Scope.AUDIT_READ}),
-    Role.PRODUCT_OWNER: frozenset(_READ | _VOICE | {Scope.PORTFOLIO_WRITE, Scope.AUDIT_READ}),
-    Role.CONTRIBUTOR: frozenset(_READ | _VOICE),
+    Role.PRODUCT_MANAGER: frozenset(
+        _READ | _VOICE | _EVENTS | {Scope.PORTFOLIO_WRITE, Scope.APPROVE, Scope.AUDIT_READ}
+    ),
+    Role.PRODUCT_OWNER: frozenset(_READ | _VOICE | _EVENTS | {Scope.PORTFOLIO_WRITE, Scope.AUDIT_READ}),
+    Role.CONTRIBUTOR: frozenset(_READ | _VOICE | _EVENTS),
     Role.STAKEHOLDER: frozenset(_READ | {Scope.APPROVE}),
 }
 
