@@ -261,3 +261,40 @@ def test_outcome_update__validates_with_the_engine_range(world):
         actor=world.actor_a, problem_id=world.problem_a.pk, importance="8", satisfaction="3", respondents="40"
     )
     assert out["score"] == 13.0 and out["band"] == "high" and out["underserved"]
+
+
+@pytest.mark.parametrize(
+    ("entity_type", "create", "delete", "key", "expected"),
+    [
+        (
+            "team",
+            lambda a: services.team_create(actor=a, name="Core", capacity=2),
+            services.team_delete,
+            "team_id",
+            {"name": ["Core", None]},
+        ),
+        (
+            "scoring_formula",
+            lambda a: services.formula_create(actor=a, name="Speed", expression="1 / duration"),
+            services.formula_delete,
+            "formula_id",
+            {"expression": ["1 / duration", None]},
+        ),
+        (
+            "throughput",
+            lambda a: services.throughput_create(actor=a, week_start="2026-03-04", finished=7),
+            services.throughput_delete,
+            "throughput_id",
+            {"finished": [7, None]},
+        ),
+    ],
+)
+def test_delete__is_audited_with_the_last_values(world, entity_type, create, delete, key, expected):
+    obj = create(world.actor_a)
+    delete(actor=world.actor_a, **{key: obj.pk})
+    assert not type(obj).objects.filter(pk=obj.pk).exists()
+    event = AuditEvent.objects.get(entity_type=entity_type, entity_id=obj.pk, action="deleted")
+    for field, change in expected.items():
+        assert event.changes[field] == change
+    with pytest.raises(PermissionDenied):
+        delete(actor=world.actor(Role.STAKEHOLDER), **{key: create(world.actor_a).pk})

@@ -90,3 +90,18 @@ def update_audited(
         changes=changed,
     )
     return instance
+
+
+def delete_audited(actor: Actor, instance: models.Model, *, entity_type: str, fields: list[str]) -> None:
+    """Delete ``instance`` and record the deletion with the last values of ``fields``, in the caller's transaction."""
+    audit_record(
+        actor=actor.user,
+        workspace=actor.workspace,
+        via=actor.via,
+        entity_type=entity_type,
+        entity_id=instance.pk,
+        entity_label=str(instance),
+        action="deleted",
+        changes=diff(snapshot(instance, fields), {}),
+    )
+    instance.delete()

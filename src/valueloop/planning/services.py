@@ -27,10 +27,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from valueloop.core.audit import audit_record, diff, snapshot
+from valueloop.core.audit import audit_record
 from valueloop.core.errors import Conflict, Invalid
 from valueloop.core.permissions import Scope
-from valueloop.core.services import check_version, clean_and_save, create_audited, update_audited
+from valueloop.core.services import check_version, clean_and_save, create_audited, delete_audited, update_audited
 from valueloop.core.tenancy import Actor
 from valueloop.discovery.facade import resolve_problem
 from valueloop.engines import prioritisation as prio
@@ -518,17 +518,7 @@ def delivery_item_delete(*, actor: Actor, delivery_item_id: int) -> None:
     item = selectors.access_delivery_item(
         actor=actor, id=delivery_item_id, scope=Scope.PORTFOLIO_WRITE, for_update=True
     )
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="delivery_item",
-        entity_id=item.pk,
-        entity_label=str(item),
-        action="deleted",
-        changes=diff(snapshot(item, DELIVERY_FIELDS), {}),
-    )
-    item.delete()
+    delete_audited(actor, item, entity_type="delivery_item", fields=DELIVERY_FIELDS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -590,17 +580,7 @@ def team_update(*, actor: Actor, team_id: int, expected_version: int | None = No
 @transaction.atomic
 def team_delete(*, actor: Actor, team_id: int) -> None:
     team = selectors.access_team(actor=actor, id=team_id, scope=Scope.PORTFOLIO_WRITE, for_update=True)
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="team",
-        entity_id=team.pk,
-        entity_label=str(team),
-        action="deleted",
-        changes=diff(snapshot(team, ["name", "capacity", "available_from"]), {}),
-    )
-    team.delete()
+    delete_audited(actor, team, entity_type="team", fields=["name", "capacity", "available_from"])
 
 
 def _clean_formula(data: dict) -> dict:
@@ -654,17 +634,7 @@ def formula_update(*, actor: Actor, formula_id: int, expected_version: int | Non
 @transaction.atomic
 def formula_delete(*, actor: Actor, formula_id: int) -> None:
     formula = selectors.access_formula(actor=actor, id=formula_id, scope=Scope.PORTFOLIO_WRITE, for_update=True)
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="scoring_formula",
-        entity_id=formula.pk,
-        entity_label=str(formula),
-        action="deleted",
-        changes=diff(snapshot(formula, ["name", "expression"]), {}),
-    )
-    formula.delete()
+    delete_audited(actor, formula, entity_type="scoring_formula", fields=["name", "expression"])
 
 
 def _clean_throughput(data: dict) -> dict:
@@ -733,17 +703,7 @@ def throughput_update(
 @transaction.atomic
 def throughput_delete(*, actor: Actor, throughput_id: int) -> None:
     entry = selectors.access_throughput(actor=actor, id=throughput_id, scope=Scope.PORTFOLIO_WRITE, for_update=True)
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="throughput",
-        entity_id=entry.pk,
-        entity_label=str(entry),
-        action="deleted",
-        changes=diff(snapshot(entry, ["week_start", "finished", "note"]), {}),
-    )
-    entry.delete()
+    delete_audited(actor, entry, entity_type="throughput", fields=["week_start", "finished", "note"])
 
 
 def _settings_for_update(actor: Actor) -> PlanningSettings:
