@@ -26,7 +26,7 @@ from django.utils import timezone
 from valueloop.core.audit import audit_record, diff, snapshot
 from valueloop.core.errors import Conflict, Invalid
 from valueloop.core.permissions import Scope
-from valueloop.core.services import create_audited, update_audited
+from valueloop.core.services import create_audited, delete_audited, update_audited
 from valueloop.core.tenancy import Actor
 
 from . import selectors
@@ -421,19 +421,7 @@ def contact_update(*, actor: Actor, contact_id: int, expected_version: int | Non
 @transaction.atomic
 def contact_delete(*, actor: Actor, contact_id: int) -> None:
     contact = selectors.access_contact(actor=actor, id=contact_id, scope=WRITE_SCOPE, for_update=True)
-    before = snapshot(contact, [*CONTACT_FIELDS, "unsubscribed_at"])
-    pk, label = contact.pk, str(contact)
-    contact.delete()
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="contact",
-        entity_id=pk,
-        entity_label=label,
-        action="deleted",
-        changes=diff(before, {}),
-    )
+    delete_audited(actor, contact, entity_type="contact", fields=[*CONTACT_FIELDS, "unsubscribed_at"])
 
 
 @transaction.atomic
@@ -532,19 +520,7 @@ def persona_update(*, actor: Actor, persona_id: int, expected_version: int | Non
 def persona_delete(*, actor: Actor, persona_id: int) -> None:
     """Delete a persona; feedback and features tagged with it lose that tag (the audit record keeps it)."""
     persona = selectors.access_persona(actor=actor, id=persona_id, scope=WRITE_SCOPE, for_update=True)
-    before = snapshot(persona, PERSONA_FIELDS)
-    pk, label = persona.pk, str(persona)
-    persona.delete()
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="persona",
-        entity_id=pk,
-        entity_label=label,
-        action="deleted",
-        changes=diff(before, {}),
-    )
+    delete_audited(actor, persona, entity_type="persona", fields=PERSONA_FIELDS)
 
 
 # --- currency rates ---------------------------------------------------------------------------
