@@ -34,8 +34,8 @@ def test_list__shows_each_environment_and_filters_by_state(flags, world):
     killed = client.get(base(world), {"state": "killed"}).content.decode()
     assert "new-checkout" in killed and "quiet" not in killed
     assert "No flag matches" in client.get(base(world), {"q": "zzz"}).content.decode()
-    nav = client.get(f"/w/{world.ws_a.slug}/").content.decode()
-    assert f'href="{base(world)}"' in nav  # the "Experiments" section leads here
+    experiments = client.get(f"/w/{world.ws_a.slug}/experiments/").content.decode()
+    assert f'href="{base(world)}"' in experiments  # the "Experiments" section links the flags
 
 
 def test_create_flag__form_errors_and_success(flags, world):
