@@ -53,6 +53,13 @@ class World:
         return Membership.objects.get(workspace=self.ws_a, user=self.users[role])
 
 
+@pytest.fixture(autouse=True)
+def _private_event_store(settings, tmp_path_factory):
+    """Each test gets its own event store (Parquet parts): SQLite hands out the same workspace ids again after
+    a rollback, and parallel workers share the data dir, so a shared store would leak events between tests."""
+    settings.EVENTS_DIR = tmp_path_factory.mktemp("events")
+
+
 @pytest.fixture
 def world(db) -> World:
     return World()

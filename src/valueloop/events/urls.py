@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "events"
-urlpatterns: list = []
+urlpatterns = [
+    path("w/<slug:ws>/events/", views.overview_view, name="overview"),
+    path("w/<slug:ws>/events/upload/", views.upload_view, name="upload"),
+    path("w/<slug:ws>/events/source/", views.source_view, name="source"),
+]

@@ -28,6 +28,7 @@ __all__ = [
     "evidence_panel",
     "evidence_totals",
     "highlight_link_context",
+    "learning_link",
     "link_form_context",
     "target_choices",
 ]
@@ -101,6 +102,8 @@ class EvidencePanel(Mapping):
             "months": lambda: parts.months() if parts.totals()["count"] else [],
             "chart": lambda: demand_chart(self["months"]),
             "loop": lambda: _loop(actor, target_type, target_id),
+            "learnings": lambda: parts.learnings(),
+            "learning_count": lambda: len(parts.learnings()),
         }
         self._values: dict = {}
 
@@ -120,7 +123,8 @@ class EvidencePanel(Mapping):
 
 def evidence_panel(*, actor: Actor, target_type: str, target_id: int) -> dict:
     """``{"evidence": ...}`` for ``{% include "evidence/_panel.html" %}``: count, accounts, arr,
-    currency, by_segment, by_persona, quotes (strongest), newest, months, chart, full_url, loop."""
+    currency, by_segment, by_persona, quotes (strongest), newest, months, chart, full_url, loop,
+    and the experiment learnings (``learnings``, ``learning_count``), which count in none of the others."""
     return {"evidence": EvidencePanel(actor, target_type, target_id)}
 
 
@@ -236,3 +240,35 @@ def customer_timeline_source(actor: Actor, customer) -> list:
             )
         )
     return entries
+
+
+# --- used by experiments ---
+
+
+def learning_link(*, actor: Actor, learning, target_type: str, target_id: int) -> Evidence:
+    """Record an experiment's learning as evidence on a problem or feature (see ``services.learning_link``)."""
+    return services.learning_link(actor=actor, learning=learning, target_type=target_type, target_id=target_id)
+
+
+# --- used by themes ---
+
+
+def evidence_link_feedback_many(
+    *, actor: Actor, target_type: str, target_id: int, feedback_ids: list[int], importance: int = 2
+) -> int:
+    """Link many feedback items to one problem or feature (see ``services.evidence_link_many``): items
+    already linked are skipped, an id outside the workspace fails the whole call. Returns links created."""
+    return services.evidence_link_many(
+        actor=actor, target_type=target_type, target_id=target_id, feedback_ids=feedback_ids, importance=importance
+    )
+
+
+def evidence_link_highlight(*, actor: Actor, target_type: str, target_id: int, highlight_id: int) -> bool:
+    """Link one interview highlight; False (nothing written) when it is already linked to that target."""
+    from valueloop.core.errors import Conflict
+
+    try:
+        services.evidence_link(actor=actor, target_type=target_type, target_id=target_id, highlight_id=highlight_id)
+    except Conflict:
+        return False
+    return True

@@ -2,11 +2,13 @@
 to a problem or a feature, with how much it matters to that customer.
 
 Invariants:
-- Exactly one source (``feedback`` or ``highlight``) and one target (``target_type``/``target_id``,
-  a problem or a feature resolved inside the same workspace).
+- Exactly one source (``feedback``, ``highlight`` or an experiment's ``learning``) and one target
+  (``target_type``/``target_id``, a problem or a feature resolved inside the same workspace).
 - ``customer`` and ``said_at`` (when the customer said it) are copied from the source so roll-ups
   (unique accounts, ARR, demand over time) need no extra hop.
 - One source links to one target at most once.
+- A learning (what an experiment taught) has no customer, so it never counts towards unique accounts or ARR;
+  the customer roll-ups leave learnings out and the panel lists them apart.
 - ``LoopNotification`` records every "we built what you asked for" email: who, about which feature,
   when it was queued and sent. A contact is told once per feature unless someone explicitly re-sends.
 """
@@ -25,6 +27,9 @@ class Evidence(models.Model):
     )
     highlight = models.ForeignKey(
         "research.Highlight", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
+    learning = models.ForeignKey(
+        "experiments.Learning", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
     )
     target_type = models.CharField(max_length=10, choices=TARGET_TYPES)
     target_id = models.BigIntegerField()
@@ -46,8 +51,9 @@ class Evidence(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(feedback__isnull=False, highlight__isnull=True)
-                    | models.Q(feedback__isnull=True, highlight__isnull=False)
+                    models.Q(feedback__isnull=False, highlight__isnull=True, learning__isnull=True)
+                    | models.Q(feedback__isnull=True, highlight__isnull=False, learning__isnull=True)
+                    | models.Q(feedback__isnull=True, highlight__isnull=True, learning__isnull=False)
                 ),
                 name="evidence_has_one_source",
             ),
@@ -61,6 +67,11 @@ class Evidence(models.Model):
                 condition=models.Q(highlight__isnull=False),
                 name="evidence_highlight_once_per_target",
             ),
+            models.UniqueConstraint(
+                fields=["learning", "target_type", "target_id"],
+                condition=models.Q(learning__isnull=False),
+                name="evidence_learning_once_per_target",
+            ),
         ]
         indexes = [
             models.Index(fields=["workspace", "target_type", "target_id"]),
@@ -69,7 +80,12 @@ class Evidence(models.Model):
         ]
 
     def __str__(self) -> str:
-        source = f"feedback {self.feedback_id}" if self.feedback_id else f"highlight {self.highlight_id}"
+        if self.feedback_id:
+            source = f"feedback {self.feedback_id}"
+        elif self.highlight_id:
+            source = f"highlight {self.highlight_id}"
+        else:
+            source = f"learning {self.learning_id}"
         return f"{self.target_type} {self.target_id} ← {source}"
 
 

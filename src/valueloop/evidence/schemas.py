@@ -38,6 +38,7 @@ class EvidenceOut(Schema):
     target_id: int
     feedback_id: int | None
     highlight_id: int | None
+    learning_id: int | None = None
     customer_id: int | None
     importance: int
     quote: str

@@ -89,12 +89,14 @@ def evidence_list(
         query = query.filter(feedback__isnull=False)
     elif source == "interview":
         query = query.filter(highlight__isnull=False)
+    elif source == "experiment":
+        query = query.filter(learning__isnull=False)
     if customer_id:
         query = query.filter(customer_id=customer_id)
     if feedback_id:
         query = query.filter(feedback_id=feedback_id)
     return (
-        query.select_related("customer", "created_by", "feedback", "highlight__interview")
+        query.select_related("customer", "created_by", "feedback", "highlight__interview", "learning")
         .defer("feedback__text", "highlight__interview__notes", "highlight__text")
         .annotate(excerpt=Substr("feedback__text", 1, 600), consent=F("highlight__interview__consent"))
         .order_by(*SORTS.get(sort, SORTS["newest"]))
@@ -203,7 +205,9 @@ class RollupParts:
     def __init__(self, actor: Actor, target_type: str, target_id: int, *, quotes: int = 5, segment_labels=None):
         actor.require(Scope.WORKSPACE_READ)
         self.actor = actor
-        self.links = _targets(actor, target_type, target_id).order_by()
+        # What customers said; experiment learnings (no customer, no ARR) are listed apart (``learnings``).
+        self.links = _targets(actor, target_type, target_id).filter(learning=None).order_by()
+        self.learning_links = _targets(actor, target_type, target_id).exclude(learning=None)
         self.quotes_limit = quotes
         self.segment_labels = segment_labels or {}
         self._cache: dict[str, object] = {}
@@ -305,6 +309,13 @@ class RollupParts:
 
     def strongest(self) -> list[Evidence]:
         return self._once("strongest", lambda: _quotes(self.links, SORTS["strongest"], self.quotes_limit))
+
+    def learnings(self, limit: int = 20) -> list[Evidence]:
+        """What experiments on this target taught, newest first (one query; a target has a few at most)."""
+        return self._once(
+            "learnings",
+            lambda: list(self.learning_links.select_related("learning").order_by("-said_at", "-id")[:limit]),
+        )
 
     def months(self) -> list[Month]:
         return self._once(

@@ -3,7 +3,8 @@ the loop with the people who asked once a feature is released.
 
 Invariants:
 - A link has exactly one source: a feedback item (optionally a quote inside its text, with offsets
-  checked against the text) or an interview highlight. Sources and targets are looked up in the
+  checked against the text), an interview highlight, or an experiment's learning (``learning_link``,
+  no customer: it never adds to accounts or ARR). Sources and targets are looked up in the
   actor's workspace: another workspace's id is NotFound, never linked.
 - A highlight from an interview without consent is refused as evidence (``Invalid``), and so is a
   detached highlight (its words are no longer in the notes).
@@ -228,6 +229,31 @@ def evidence_link(
 
 
 @transaction.atomic
+def learning_link(*, actor: Actor, learning, target_type: str, target_id: int) -> Evidence:
+    """An experiment's learning as evidence on a problem or feature (the experiments app calls this when a
+    decision is recorded). The learning must belong to the actor's workspace; it carries no customer, so it adds
+    nothing to unique accounts or ARR. Linking the same learning to the same target twice is ``Conflict``."""
+    if learning is None or getattr(learning, "workspace_id", None) != actor.workspace.pk:
+        raise NotFound("Learning not found.")
+    selectors.access_target(actor=actor, target_type=target_type, target_id=target_id)
+    actor.require(Scope.PORTFOLIO_WRITE)
+    duplicate = Evidence.objects.filter(learning_id=learning.pk, target_type=target_type, target_id=target_id)
+    if duplicate.exists():
+        raise Conflict(f"This learning is already evidence for that {target_type}.", code="duplicate")
+    evidence = Evidence(
+        workspace=actor.workspace,
+        learning_id=learning.pk,
+        target_type=target_type,
+        target_id=int(target_id),
+        importance=3,
+        quote=(learning.text or "")[:MAX_QUOTE],
+        said_at=getattr(learning, "created_at", None) or timezone.now(),
+        created_by=actor.user if getattr(actor.user, "pk", None) else None,
+    )
+    return create_audited(actor, evidence, entity_type="evidence", fields=[*FIELDS, "learning"])
+
+
+@transaction.atomic
 def evidence_link_many(
     *, actor: Actor, target_type: str, target_id: int, feedback_ids: list[int], importance: dict[int, int] | int = 2
 ) -> int:
@@ -306,6 +332,11 @@ def evidence_update(
         evidence.importance = _importance(importance)
     quoting = clear_quote or quote_start is not None or quote_end is not None or quote is not None
     if quoting:
+        if evidence.learning_id:
+            raise Invalid(
+                "A learning's text is the experiment's decision; it is not edited here.",
+                fields={"quote": "Not editable here."},
+            )
         if not evidence.feedback_id:
             raise Invalid(
                 "A highlight's quote is changed on the interview, by highlighting again.",

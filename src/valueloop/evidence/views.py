@@ -53,7 +53,9 @@ def target_view(request, target_type: str, target_id: int):
         "segment": request.GET.get("segment", "")[:20],
         "persona_id": _int(request.GET.get("persona")),
         "importance": _int(request.GET.get("importance")),
-        "source": request.GET.get("source", "") if request.GET.get("source") in ("feedback", "interview") else "",
+        "source": request.GET.get("source", "")
+        if request.GET.get("source") in ("feedback", "interview", "experiment")
+        else "",
         "sort": request.GET.get("sort", "newest") if request.GET.get("sort") in selectors.SORTS else "newest",
     }
     links = selectors.evidence_list(actor=actor, target_type=target_type, target_id=target_id, **filters)

@@ -12,7 +12,9 @@ mode 0600: it holds password hashes and the secret key.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -32,6 +34,17 @@ FORMAT_VERSION = 1
 DATABASE_NAME = "valueloop.sqlite3"
 SECRET_KEY_NAME = "secret_key"
 FOLDERS = ("uploads", "events")
+SWAP_LOCK_NAME = ".swap.lock"  # the event store's per-workspace lock (events/store.py)
+
+
+@contextlib.contextmanager
+def _shared_lock(path: Path):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def valueloop_version() -> str:
@@ -208,10 +221,27 @@ class Command(BaseCommand):
         root = data_dir / folder
         if not root.is_dir():
             return []
+        if folder != "events":
+            return self._add_tree(tar, data_dir, root)
+        # The event store compacts a workspace's Parquet parts by swapping a merged part in under an exclusive
+        # lock on ``w<id>/.swap.lock``; copying each workspace under the shared lock means the archive holds
+        # either the old parts or the merged one, never both (which would count the events twice).
+        entries = self._add_tree(tar, data_dir, root, recurse=False)
+        for child in sorted(root.iterdir()):
+            if child.is_dir() and not child.is_symlink():
+                with _shared_lock(child / SWAP_LOCK_NAME):
+                    entries.extend(self._add_tree(tar, data_dir, child))
+        return entries
+
+    def _add_tree(self, tar: tarfile.TarFile, data_dir: Path, root: Path, *, recurse: bool = True) -> list[dict]:
         entries = []
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
+            if not recurse:
+                dirnames.clear()
             for name in sorted(filenames):
+                if name.startswith(".tmp-") or name.endswith(".lock"):
+                    continue  # a part being written, or a lock file: not data
                 path = Path(dirpath) / name
                 arcname = path.relative_to(data_dir).as_posix()
                 if path.is_symlink() or not path.is_file():

@@ -1,0 +1,454 @@
+"""From an experiment's sufficient statistics (``events.facade.ExperimentData``) to its read-out: the analysis of
+every metric with ``engines.stats``, the sample-ratio check, guardrail warnings in plain words, and the cumulative
+effect of the primary metric day by day. No database: the caller passes the data and the settings.
+
+Invariants:
+- The numbers are exactly ``engines.stats.analyse_many`` on ``data.metrics`` with the experiment's settings (the
+  tests compare them with a direct call); nothing is rounded here, pages format.
+- A metric that cannot be analysed (too few units, a zero denominator) gets an ``error`` in plain words and is
+  left out of the correction family; the others are still analysed.
+- The SRM check uses the units per variation after exclusions against the configured weights; it warns at
+  ``p < 0.001`` (the engine's threshold) and says which variation is off and by how much.
+- The cumulative series runs the same analysis on running sums of the daily cohorts (``data.days``): the value
+  on day d uses every unit first exposed up to d, so its last point equals the overall result.
+- NaN and infinities never leave this module: they become ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from valueloop.engines import stats
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    key: str  # the MetricSpec key the data is keyed by
+    metric_id: int
+    name: str
+    role: str  # primary, secondary, guardrail
+    kind: str  # binomial, mean, ratio
+    lower_is_better: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    variation_names: tuple[str, ...]
+    weights: tuple[float, ...]
+    method: str = "frequentist"
+    alpha: float = 0.05
+    correction: str = "none"  # none, holm, bh
+    cuped: bool = False
+    prior_proper: bool = False
+    prior_mean: float = 0.0
+    prior_sd: float = 0.3
+    planned_n: float | None = None  # units of a treatment-control pair the sequential test is tuned to
+
+
+@dataclass
+class Interval:
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    std_error: float | None = None
+    p_value: float | None = None
+    adjusted_p_value: float | None = None
+    chance_to_win: float | None = None
+    expected_loss: float | None = None
+
+
+@dataclass
+class EffectRow:
+    variation: int
+    name: str
+    absolute: Interval
+    relative: Interval
+    verdict: str  # better, worse, inconclusive, unknown
+    significant: bool
+
+
+@dataclass
+class VariationRow:
+    index: int
+    name: str
+    units: int
+    mean: float | None
+    raw_mean: float | None
+
+
+@dataclass
+class MetricReadout:
+    definition: MetricDef
+    variations: list[VariationRow] = field(default_factory=list)
+    effects: list[EffectRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    cuped_theta: float | None = None
+
+
+@dataclass
+class SeriesPoint:
+    day: dt.date
+    variation: int
+    units: int
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass
+class Srm:
+    p_value: float
+    warning: bool
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+    message: str
+
+
+@dataclass
+class Readout:
+    settings: Settings
+    units: tuple[int, ...]
+    multiple_exposures: int
+    unknown_variation_exposures: int
+    first_exposure: dt.datetime | None
+    last_exposure: dt.datetime | None
+    metrics: list[MetricReadout]
+    srm: Srm | None
+    guardrail_warnings: list[str]
+    notes: list[str]
+    series: list[SeriesPoint]
+
+    @property
+    def total_units(self) -> int:
+        return sum(self.units)
+
+    @property
+    def primary(self) -> MetricReadout | None:
+        return next((m for m in self.metrics if m.definition.role == "primary"), None)
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _interval(effect: stats.Effect) -> Interval:
+    return Interval(
+        estimate=_finite(effect.estimate),
+        ci_low=_finite(effect.ci_low),
+        ci_high=_finite(effect.ci_high),
+        std_error=_finite(effect.std_error),
+        p_value=_finite(effect.p_value),
+        adjusted_p_value=_finite(effect.adjusted_p_value),
+        chance_to_win=_finite(effect.chance_to_win),
+        expected_loss=_finite(effect.expected_loss),
+    )
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "alpha": settings.alpha,
+        "method": settings.method,
+        "weights": list(settings.weights),
+        "cuped": settings.cuped,
+    }
+    if settings.method == "bayesian":
+        options["prior"] = stats.Prior(
+            proper=settings.prior_proper, mean=settings.prior_mean, variance=settings.prior_sd**2
+        )
+    if settings.planned_n:
+        options["planned_n"] = settings.planned_n
+    return options
+
+
+def verdict(effect: Interval, *, method: str, alpha: float, lower_is_better: bool) -> tuple[str, bool]:
+    """(better | worse | inconclusive | unknown, significant) of a relative effect, in the metric's direction."""
+    if effect.estimate is None:
+        return "unknown", False
+    if method == "bayesian":
+        if effect.chance_to_win is None:
+            return "unknown", False
+        if effect.chance_to_win >= 1 - alpha:
+            return "better", True
+        if effect.chance_to_win <= alpha:
+            return "worse", True
+        return "inconclusive", False
+    p = effect.adjusted_p_value if effect.adjusted_p_value is not None else effect.p_value
+    if p is None:
+        return "unknown", False
+    if p >= alpha:
+        return "inconclusive", False
+    up = effect.estimate > 0
+    return ("worse" if up else "better") if lower_is_better else ("better" if up else "worse"), True
+
+
+def _not_enough(units: Sequence[int], names: Sequence[str]) -> str | None:
+    short = [f"{names[i]} ({n})" for i, n in enumerate(units) if n < 2]
+    if short:
+        return "Not enough users yet: every variation needs at least 2 (so far " + ", ".join(short) + ")."
+    return None
+
+
+def _plain_stats_error(exc: stats.StatsError, names: Sequence[str]) -> str:
+    where = f" in {names[exc.variation]}" if exc.variation is not None and exc.variation < len(names) else ""
+    if exc.field == "sum_y":
+        return f"The denominator event never happened{where}, so the ratio is undefined."
+    if exc.field == "n":
+        return f"Not enough users{where} to estimate a variance (at least 2 are needed)."
+    return f"This metric cannot be analysed{where}: {exc.message}."
+
+
+def _readout(definition: MetricDef, result: stats.MetricResult, settings: Settings) -> MetricReadout:
+    names = settings.variation_names
+    readout = MetricReadout(definition, cuped_theta=_finite(result.cuped_theta))
+    for summary in result.variations:
+        readout.variations.append(
+            VariationRow(
+                summary.index, names[summary.index], summary.n, _finite(summary.mean), _finite(summary.raw_mean)
+            )
+        )
+    for comparison in result.comparisons:
+        relative = _interval(comparison.relative)
+        label, significant = verdict(
+            relative, method=settings.method, alpha=settings.alpha, lower_is_better=definition.lower_is_better
+        )
+        readout.effects.append(
+            EffectRow(
+                comparison.variation,
+                names[comparison.variation],
+                _interval(comparison.absolute),
+                relative,
+                label,
+                significant,
+            )
+        )
+    for warning in result.warnings:
+        if warning.code == stats.WarningCode.SRM:
+            continue  # reported once for the experiment, in plain words
+        where = f"{names[warning.variation]}: " if warning.variation is not None else ""
+        readout.warnings.append(where + warning.message)
+    return readout
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.3g}"
+
+
+def srm_message(observed: Sequence[int], weights: Sequence[float], p_value: float, names: Sequence[str]) -> str:
+    """ "Streamlined got 10.9% fewer users than the 50/50 split plans; p = 0.0002 < 0.001: check the assignment
+    before trusting these results." The variation furthest from its planned share is named."""
+    total = sum(observed)
+    split = "/".join(_percent(w) for w in weights)
+    deviations = [(n - w * total) / (w * total) if w * total else 0.0 for n, w in zip(observed, weights, strict=True)]
+    # The variation furthest from its share; on a tie the one short of users (two variations always tie).
+    worst = max(range(len(observed)), key=lambda i: (round(abs(deviations[i]), 9), deviations[i] < 0))
+    amount = abs(deviations[worst]) * 100
+    direction = "fewer" if deviations[worst] < 0 else "more"
+    p_clause = f"p = {p_value:.2g} < 0.001" if p_value >= 1e-4 else "p < 0.0001"
+    return (
+        f"{names[worst]} got {amount:.1f}% {direction} users than the {split} split plans; "
+        f"{p_clause}: check the assignment before trusting these results."
+    )
+
+
+def _fmt_effect(effect: Interval) -> str:
+    if effect.estimate is None:
+        return "no estimate"
+    text = f"{effect.estimate * 100:+.1f}%"
+    if effect.ci_low is not None and effect.ci_high is not None:
+        text += f" (interval {effect.ci_low * 100:+.1f}% to {effect.ci_high * 100:+.1f}%)"
+    return text
+
+
+def guardrail_message(metric: MetricReadout, effect: EffectRow, method: str) -> str:
+    change = "went up" if (effect.relative.estimate or 0) > 0 else "went down"
+    if method == "bayesian" and effect.relative.chance_to_win is not None:
+        evidence = f"chance it is better: {effect.relative.chance_to_win * 100:.1f}%"
+    else:
+        p = (
+            effect.relative.adjusted_p_value
+            if effect.relative.adjusted_p_value is not None
+            else effect.relative.p_value
+        )
+        evidence = f"p = {p:.2g}" if p is not None else "significant"
+    direction = "lower" if metric.definition.lower_is_better else "higher"
+    return (
+        f"Guardrail “{metric.definition.name}” got significantly worse in {effect.name}: it {change} "
+        f"{_fmt_effect(effect.relative)}, {evidence} ({direction} is better). Look into it before shipping."
+    )
+
+
+def _series(data: Any, definition: MetricDef, settings: Settings) -> list[SeriesPoint]:
+    """The primary metric's relative effect on cumulative data, one point per cohort day and treatment."""
+    days = list(getattr(data, "days", ()) or ())
+    running: list[stats.SufficientStats] | None = None
+    options = _options(settings)
+    points: list[SeriesPoint] = []
+    for day in days:
+        batch = day.metrics.get(definition.key)
+        if batch is None:
+            continue
+        running = list(batch) if running is None else [a + b for a, b in zip(running, batch, strict=True)]
+        if any(s.n < 2 for s in running):
+            continue
+        try:
+            result = stats.analyse(definition.kind, running, lower_is_better=definition.lower_is_better, **options)
+        except stats.StatsError:
+            continue
+        for comparison in result.comparisons:
+            relative = comparison.relative
+            points.append(
+                SeriesPoint(
+                    day.day,
+                    comparison.variation,
+                    sum(s.n for s in running),
+                    _finite(relative.estimate),
+                    _finite(relative.ci_low),
+                    _finite(relative.ci_high),
+                )
+            )
+    return points
+
+
+def analyse_experiment(data: Any, definitions: Sequence[MetricDef], settings: Settings) -> Readout:
+    """The read-out of one experiment (see the module docstring)."""
+    names = settings.variation_names
+    units = tuple(int(n) for n in data.units)
+    notes: list[str] = []
+    if data.multiple_exposures:
+        notes.append(
+            f"{data.multiple_exposures:,} user{'s' if data.multiple_exposures != 1 else ''} saw more than one "
+            "variation and {} left out of every number here.".format("were" if data.multiple_exposures != 1 else "was")
+        )
+    if data.unknown_variation_exposures:
+        notes.append(
+            f"{data.unknown_variation_exposures:,} exposure{'s' if data.unknown_variation_exposures != 1 else ''} "
+            f"named a variation this experiment does not have (it has {len(names)}) and "
+            f"{'were' if data.unknown_variation_exposures != 1 else 'was'} ignored."
+        )
+    srm = None
+    if sum(units) > 0 and len(units) >= 2:
+        try:
+            check = stats.srm_check(units, list(settings.weights))
+            message = srm_message(units, settings.weights, check.p_value, names) if check.warning else ""
+            srm = Srm(check.p_value, check.warning, check.observed, check.expected, message)
+        except stats.StatsError:
+            srm = None
+    shortage = _not_enough(units, names)
+    options = _options(settings)
+    readouts: dict[str, MetricReadout] = {}
+    good: list[MetricDef] = []
+    for definition in definitions:
+        variations = data.metrics.get(definition.key)
+        if shortage or variations is None:
+            readouts[definition.key] = MetricReadout(definition, error=shortage or "No data for this metric yet.")
+            continue
+        try:  # analysed alone first, so one unanalysable metric does not sink the others
+            stats.analyse(definition.kind, variations, lower_is_better=definition.lower_is_better, **options)
+        except stats.StatsError as exc:
+            readouts[definition.key] = MetricReadout(definition, error=_plain_stats_error(exc, names))
+            continue
+        good.append(definition)
+    if good:
+        correction = (
+            None if settings.correction in ("", "none") or settings.method == "bayesian" else settings.correction
+        )
+        results = stats.analyse_many(
+            [(d.kind, data.metrics[d.key]) for d in good],
+            correction=correction,
+            lower_is_better=[d.lower_is_better for d in good],
+            **options,
+        )
+        for definition, result in zip(good, results, strict=True):
+            readouts[definition.key] = _readout(definition, result, settings)
+    metrics = [readouts[d.key] for d in definitions]
+    guardrails = [
+        guardrail_message(metric, effect, settings.method)
+        for metric in metrics
+        if metric.definition.role == "guardrail"
+        for effect in metric.effects
+        if effect.verdict == "worse"
+    ]
+    primary = next((d for d in definitions if d.role == "primary"), None)
+    series = _series(data, primary, settings) if primary is not None and not shortage else []
+    return Readout(
+        settings=settings,
+        units=units,
+        multiple_exposures=int(data.multiple_exposures),
+        unknown_variation_exposures=int(data.unknown_variation_exposures),
+        first_exposure=data.first_exposure,
+        last_exposure=data.last_exposure,
+        metrics=metrics,
+        srm=srm,
+        guardrail_warnings=guardrails,
+        notes=notes,
+        series=series,
+    )
+
+
+def readout_dict(readout: Readout) -> dict[str, Any]:
+    """The read-out as plain data (the API's results JSON)."""
+
+    def interval(value: Interval) -> dict[str, Any]:
+        return dict(value.__dict__)
+
+    return {
+        "method": readout.settings.method,
+        "alpha": readout.settings.alpha,
+        "correction": readout.settings.correction,
+        "variations": list(readout.settings.variation_names),
+        "weights": list(readout.settings.weights),
+        "units": list(readout.units),
+        "multiple_exposures": readout.multiple_exposures,
+        "unknown_variation_exposures": readout.unknown_variation_exposures,
+        "first_exposure": readout.first_exposure,
+        "last_exposure": readout.last_exposure,
+        "srm": None
+        if readout.srm is None
+        else {
+            "p_value": _finite(readout.srm.p_value),
+            "warning": readout.srm.warning,
+            "observed": list(readout.srm.observed),
+            "expected": [_finite(v) for v in readout.srm.expected],
+            "message": readout.srm.message,
+        },
+        "guardrail_warnings": list(readout.guardrail_warnings),
+        "notes": list(readout.notes),
+        "metrics": [
+            {
+                "metric_id": m.definition.metric_id,
+                "key": m.definition.key,
+                "name": m.definition.name,
+                "role": m.definition.role,
+                "kind": m.definition.kind,
+                "lower_is_better": m.definition.lower_is_better,
+                "error": m.error,
+                "warnings": list(m.warnings),
+                "cuped_theta": m.cuped_theta,
+                "variations": [dict(v.__dict__) for v in m.variations],
+                "effects": [
+                    {
+                        "variation": e.variation,
+                        "name": e.name,
+                        "verdict": e.verdict,
+                        "significant": e.significant,
+                        "absolute": interval(e.absolute),
+                        "relative": interval(e.relative),
+                    }
+                    for e in m.effects
+                ],
+            }
+            for m in readout.metrics
+        ],
+        "series": [dict(p.__dict__) for p in readout.series],
+    }
