@@ -93,6 +93,40 @@ def fill(template: str, values: dict[str, Any]) -> str:
     return re.sub(r"<(?:(\w+):)?(\w+)>", page_sub, template)
 
 
+class LazyIds(dict):
+    """Ids for path parameters and sample bodies, built one group at a time on first use.
+
+    Creating every app's sample objects for every one of the thousands of matrix tests dominated the suite's
+    time; a route needs one or two groups. ``groups`` is a list of ``(declared keys, build)``; a key that no
+    group declares is looked for by building the remaining groups in order, so an undeclared key costs time,
+    never correctness. ``build_all()`` creates everything (for tests that need every row to exist).
+    """
+
+    def __init__(self, eager: dict[str, Any], groups: list[tuple[tuple[str, ...], Any]]):
+        super().__init__(eager)
+        self._groups = list(groups)
+
+    def _build(self, index: int) -> None:
+        _, build = self._groups.pop(index)
+        self.update(build())
+
+    def __missing__(self, key: str):
+        for index, (keys, _) in enumerate(self._groups):
+            if key in keys:
+                self._build(index)
+                return dict.__getitem__(self, key)
+        while self._groups:
+            self._build(0)
+            if dict.__contains__(self, key):
+                return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def build_all(self) -> LazyIds:
+        while self._groups:
+            self._build(0)
+        return self
+
+
 # Valid-looking bodies per write operation; a new write endpoint must add one here.
 def sample_body(operation_id: str, ids: dict[str, Any]) -> dict | None:
     bodies = {
@@ -149,6 +183,18 @@ def sample_body(operation_id: str, ids: dict[str, Any]) -> dict | None:
         from tests.flags.matrix import sample_bodies as flag_bodies
 
         bodies.update(flag_bodies(ids))
+    if operation_id.startswith("experiments_") and operation_id not in bodies:
+        from tests.experiments.matrix import sample_bodies as experiment_bodies
+
+        bodies.update(experiment_bodies(ids))
+    if operation_id.startswith("themes_") and operation_id not in bodies:
+        from tests.themes.matrix import sample_bodies as theme_bodies
+
+        bodies.update(theme_bodies(ids))
+    if operation_id.startswith("events_") and operation_id not in bodies:
+        from tests.events.matrix import sample_bodies as event_bodies
+
+        bodies.update(event_bodies(ids))
     if operation_id not in bodies:
         raise KeyError(f"Add a sample body for {operation_id} in tests/routes.py")
     return bodies[operation_id]

@@ -10,9 +10,11 @@ from django.test import Client
 
 from tests.conftest import token_client
 from tests.evidence.matrix import evidence_ids
+from tests.experiments.matrix import experiment_ids
 from tests.flags.matrix import flag_ids
 from tests.planning.matrix import planning_ids
-from tests.routes import api_operations, fill, pages, query_for, sample_body
+from tests.routes import LazyIds, api_operations, fill, pages, query_for, sample_body
+from tests.themes.matrix import theme_ids
 from valueloop.accounts.services import token_create
 from valueloop.collaboration.services import comment_create
 from valueloop.core.permissions import Role, has_scope
@@ -34,7 +36,7 @@ def ids_for(world, role: Role) -> dict:
     feedback = feedback_create(actor=world.actor_a, text="Alpha feedback about dunning", tags=["dunning"])
     from tests.customers.matrix import customer_ids
 
-    return {
+    eager = {
         "ws": world.ws_a.slug,
         "product_id": world.product_a.pk,
         "problem_id": world.problem_a.pk,
@@ -48,14 +50,31 @@ def ids_for(world, role: Role) -> dict:
         "token": "not-a-real-token",
         "section": "customers",
         "uidb64": "MQ",
-        **customer_ids(world.actor_a),
         "feedback_id": feedback.pk,
         "tag_id": feedback.tags.get().pk,
         "view_id": saved_view_create(actor=actor, name="My view", query="status=new").pk,
-        **planning_ids(world.actor_a),
-        **evidence_ids(world.actor_a),
-        **flag_ids(world.actor_a, author=world.actor(Role.PRODUCT_OWNER)),
     }
+    a = world.actor_a
+    return LazyIds(
+        eager,
+        [
+            (("customer_id", "contact_id", "persona_id", "rate_id"), lambda: customer_ids(a)),
+            (("delivery_item_id", "formula_id", "team_id", "throughput_id"), lambda: planning_ids(a)),
+            (
+                ("evidence_id", "highlight_id", "interview_id", "link_feedback_id", "target_id", "target_type"),
+                lambda: evidence_ids(a),
+            ),
+            (
+                ("environment_id", "flag_id", "group_id", "revision_id", "rule_id"),
+                lambda: flag_ids(a, author=world.actor(Role.PRODUCT_OWNER)),
+            ),
+            (("item_id", "other_theme_id", "theme_id"), lambda: theme_ids(a)),
+            (
+                ("exp_environment_id", "exp_feature_id", "exp_flag_id", "experiment_id", "learning_id", "metric_id"),
+                lambda: experiment_ids(a),
+            ),
+        ],
+    )
 
 
 def call_api(client: Client, op, ids: dict):

@@ -9,9 +9,11 @@ import pytest
 
 from tests.conftest import token_client
 from tests.evidence.matrix import evidence_ids
+from tests.experiments.matrix import experiment_ids
 from tests.flags.matrix import flag_ids
 from tests.planning.matrix import planning_ids
-from tests.routes import api_operations, fill, query_for, sample_body
+from tests.routes import LazyIds, api_operations, fill, query_for, sample_body
+from tests.themes.matrix import theme_ids
 from valueloop.accounts.services import token_create
 from valueloop.collaboration.services import comment_create
 from valueloop.core.permissions import Role
@@ -52,7 +54,7 @@ def b_ids(world) -> dict:
     b_feedback = feedback_create(actor=world.actor_b, text="Beta feedback beta-secret", tags=["beta-secret-tag"])
     from tests.customers.matrix import customer_ids
 
-    return {
+    eager = {
         "ws": world.ws_b.slug,
         "product_id": world.product_b.pk,
         "problem_id": world.problem_b.pk,
@@ -62,14 +64,28 @@ def b_ids(world) -> dict:
         "comment_id": comment.pk,
         "invitation_id": invitation.pk,
         "token_id": token.pk,
-        **customer_ids(world.actor_b, "Beta"),
         "feedback_id": b_feedback.pk,
         "tag_id": b_feedback.tags.get().pk,
         "view_id": saved_view_create(actor=world.actor_b, name="Beta view", query="").pk,
-        **planning_ids(world.actor_b, "Beta"),
-        **evidence_ids(world.actor_b, "Beta"),
-        **flag_ids(world.actor_b, "Beta"),
     }
+    b = world.actor_b
+    return LazyIds(
+        eager,
+        [
+            (("customer_id", "contact_id", "persona_id", "rate_id"), lambda: customer_ids(b, "Beta")),
+            (("delivery_item_id", "formula_id", "team_id", "throughput_id"), lambda: planning_ids(b, "Beta")),
+            (
+                ("evidence_id", "highlight_id", "interview_id", "link_feedback_id", "target_id", "target_type"),
+                lambda: evidence_ids(b, "Beta"),
+            ),
+            (("environment_id", "flag_id", "group_id", "revision_id", "rule_id"), lambda: flag_ids(b, "Beta")),
+            (("item_id", "other_theme_id", "theme_id"), lambda: theme_ids(b, "Beta")),
+            (
+                ("exp_environment_id", "exp_feature_id", "exp_flag_id", "experiment_id", "learning_id", "metric_id"),
+                lambda: experiment_ids(b, "Beta"),
+            ),
+        ],
+    )
 
 
 @pytest.mark.parametrize("op", WITH_IDS, ids=lambda o: o.operation_id)
@@ -91,7 +107,7 @@ def test_ids_of_another_workspace_answer_404(world, op):
 
 @pytest.mark.parametrize("op", LISTS, ids=lambda o: o.operation_id)
 def test_listings_never_show_another_workspace(world, op):
-    b_ids(world)
+    b_ids(world).build_all()
     comment_create(actor=world.actor_a, entity_type="product", entity_id=world.product_a.pk, body="@admin-b hello")
     response = token_client(world.actor_a).get(op.path + "?page_size=200")
     assert response.status_code == 200, response.content

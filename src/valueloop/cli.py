@@ -1,7 +1,8 @@
 """The ``valueloop`` command: a thin dispatcher onto Django management commands.
 
 valueloop serve [--host H] [--port P] [--workers N]
-valueloop worker
+valueloop worker                 (also runs the periodic due-checks, e.g. themes re-clustering, weekly digests)
+valueloop themes-cron [--once]   the themes due-check on its own (for a system cron instead of the worker)
 valueloop demo [--scale small|large] [--seed N]
 valueloop migrate
 valueloop createadmin --email E [--name N]
@@ -25,7 +26,12 @@ COMMANDS = {
     "restore": "restore",
     "export": "export_workspace",
     "import": "import_workspace",
+    "themes-cron": "themes_cron",
 }
+
+# Jobs the worker runs besides queued tasks: (dotted path of a function taking no arguments, seconds
+# between calls). Each runs in a daemon thread of the worker process and only queues tasks.
+PERIODIC = [("valueloop.themes.facade.scheduled_tick", 300)]
 
 # `valueloop import KIND FILE ...` for the kinds with their own importer; plain `import PATH` loads a workspace.
 IMPORTERS = {"customers": "import_customers", "feedback": "import_feedback"}
@@ -49,8 +55,43 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"valueloop: unknown command {name!r}. Commands: {', '.join(COMMANDS)}, manage.", file=sys.stderr)
         return 2
+    if name == "worker" and "--batch" not in rest:
+        _start_periodic()
     execute_from_command_line(["valueloop", COMMANDS[name], *rest])
     return 0
+
+
+def _start_periodic() -> None:
+    """Run the PERIODIC jobs in daemon threads (they die with the worker); a failing call is logged
+    and retried at the next interval. VALUELOOP_PERIODIC=0 turns them off (e.g. on all but one worker)."""
+    import logging
+    import threading
+    import time
+    from importlib import import_module
+
+    if os.environ.get("VALUELOOP_PERIODIC", "1").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    import django
+
+    django.setup()
+    from django.db import close_old_connections
+
+    logger = logging.getLogger("valueloop.periodic")
+
+    def loop(path: str, every: int) -> None:
+        module, _, attr = path.rpartition(".")
+        time.sleep(10)  # let the worker start (and migrations finish) first
+        while True:
+            try:
+                getattr(import_module(module), attr)()
+            except Exception:
+                logger.exception("periodic job %s failed", path)
+            finally:
+                close_old_connections()
+            time.sleep(every)
+
+    for path, every in PERIODIC:
+        threading.Thread(target=loop, args=(path, every), name=f"periodic:{path}", daemon=True).start()
 
 
 if __name__ == "__main__":

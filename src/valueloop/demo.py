@@ -106,9 +106,13 @@ DEMO_STEPS = [
     "valueloop.discovery.demo",
     "valueloop.planning.demo",
     "valueloop.feedback.demo",
+    "valueloop.themes.demo_whispers",
     "valueloop.research.demo",
     "valueloop.evidence.demo",
     "valueloop.flags.demo",
+    "valueloop.experiments.demo",
+    "valueloop.themes.demo",
+    "valueloop.events.demo",
 ]
 
 

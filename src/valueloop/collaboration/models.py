@@ -36,7 +36,11 @@ class Follow(models.Model):
 
 
 class Notification(models.Model):
-    KINDS = [("mention", "Mentioned you"), ("comment", "Commented on something you follow")]
+    KINDS = [
+        ("mention", "Mentioned you"),
+        ("comment", "Commented on something you follow"),
+        ("digest", "A digest for you"),  # system notices (e.g. the weekly themes digest): no actor, no comment
+    ]
 
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")

@@ -27,3 +27,20 @@ def problem_choices(workspace) -> list[tuple[int, str]]:
 
 def problems_by_id(workspace, ids) -> dict[int, Problem]:
     return {p.pk: p for p in Problem.objects.filter(workspace=workspace, pk__in=list(ids))}
+
+
+# --- used by themes ---
+
+
+def problem_create(*, actor, title: str, description: str = "") -> Problem:
+    """Create a problem (opportunity) as ``services.problem_create`` does: scope-checked, validated, audited."""
+    from . import services
+
+    return services.problem_create(actor=actor, title=title, description=description)
+
+
+def access_problem(*, actor, id: int, scope=None) -> Problem:
+    """The problem in the actor's workspace (NotFound otherwise), checked for ``scope`` when given."""
+    from . import selectors
+
+    return selectors.access_problem(actor=actor, id=id, scope=scope)

@@ -21,6 +21,7 @@ from valueloop.core.tenancy import Actor
 
 from . import selectors, services
 from .models import SOURCES, STATUSES, FeedbackItem
+from .signals import feedback_changed
 
 SOURCE_LABELS = dict(SOURCES)
 STATUS_LABELS = dict(STATUSES)
@@ -116,6 +117,7 @@ __all__ = [
     "FeedbackSummary",
     "access_feedback",
     "customer_timeline_source",
+    "feedback_changed",
     "feedback_for_customer",
     "feedback_get_many",
     "feedback_mark_linked",

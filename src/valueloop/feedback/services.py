@@ -31,7 +31,7 @@ from valueloop.core.permissions import Scope
 from valueloop.core.services import create_audited, update_audited
 from valueloop.core.tenancy import Actor
 
-from . import importing, search, selectors
+from . import importing, search, selectors, signals
 from .models import IMPORTANCE, SOURCES, STATUSES, FeedbackItem, IdempotencyKey, SavedView, Tag
 
 # The scope that lets someone create, triage and import feedback. PORTFOLIO_WRITE for now; a
@@ -177,6 +177,7 @@ def feedback_create(
         created_by=actor.user if getattr(actor.user, "pk", None) else None,
     )
     create_audited(actor, item, entity_type="feedback", fields=ITEM_FIELDS)
+    signals.announce(workspace_id=actor.workspace.pk, ids=[item.pk], created=True)
     tag_objects = _tags_for(actor, _tag_names(tags))
     if tag_objects:
         item.tags.set(tag_objects)
@@ -235,6 +236,8 @@ def feedback_update(
     check_version_first = expected_version is not None and expected_version != item.version
     if check_version_first or changes:
         item = update_audited(actor, item, changes, entity_type="feedback", expected_version=expected_version)
+        if changes.keys() & {"title", "text", "customer", "received_at"}:
+            signals.announce(workspace_id=actor.workspace.pk, ids=[item.pk], created=False)
     m2m_changes: dict[str, list] = {}
     if tags is not None:
         before = sorted(item.tags.values_list("name", flat=True))
@@ -676,6 +679,7 @@ def _write_rows(actor: Actor, rows: list[importing.Row]) -> list[int]:
         "persona_id",
         [(pk, persona) for pk, row in zip(ids, rows, strict=True) for persona in row.persona_ids],
     )
+    signals.announce(workspace_id=workspace_id, ids=ids, created=True)
     return ids
 
 

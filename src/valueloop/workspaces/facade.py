@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from valueloop.accounts.facade import User
 
-from .models import Workspace
+from .models import Membership, Workspace
 
 
 def members_matching_handles(workspace: Workspace, handles: list[str]) -> list[User]:
@@ -113,3 +113,8 @@ def product_choices(workspace: Workspace) -> list[tuple[int, str, list[tuple[int
 
     products = Product.objects.filter(workspace=workspace, archived_at=None).prefetch_related("areas").order_by("name")
     return [(p.pk, p.name, [(a.pk, a.name) for a in p.areas.all() if a.archived_at is None]) for p in products]
+
+
+def member_user_ids(workspace: Workspace) -> set[int]:
+    """Ids of the users who are members of ``workspace`` (any role)."""
+    return set(Membership.objects.filter(workspace=workspace).values_list("user_id", flat=True))
