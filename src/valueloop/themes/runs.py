@@ -524,7 +524,9 @@ def assign_items(workspace, item_ids: Sequence[int], backend_name: str) -> dict:
         if plain and themes:
             matrix = _normalise(np.vstack([from_bytes(r.vector, r.dimension) for r in plain]))
             if matrix.shape[1] == centroids.shape[1]:
-                labels, sims = engine.assign(matrix, centroids)
+                # The cut-off depends on the model: lexical vectors sit much lower than sentence-model ones.
+                threshold = engine.assign_threshold(plain[0].backend)
+                labels, sims = engine.assign(matrix, centroids, threshold=threshold)
                 for row, vector, label, sim in zip(plain, matrix, labels, sims, strict=True):
                     if label < 0:
                         continue
