@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import io
 import re
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -710,7 +711,7 @@ class _Row:
     status: str = ""  # new, update, unchanged, invalid
 
 
-class _Planner:
+class _Planner(ABC):
     kind = ""
 
     def __init__(
@@ -784,8 +785,8 @@ class _Planner:
             for r in self.rows[:PREVIEW_ROWS]
         ]
 
-    def key_for(self, row: _Row) -> tuple[str, str] | None:
-        raise NotImplementedError
+    @abstractmethod
+    def key_for(self, row: _Row) -> tuple[str, str] | None: ...
 
     def check_duplicates(self) -> None:
         seen: dict[tuple[str, str], list[_Row]] = defaultdict(list)
@@ -801,14 +802,14 @@ class _Planner:
             for row in rows:
                 self.problem(row, kind, f"duplicate {label} {value!r} in this file (rows {numbers})")
 
-    def parse(self, row: _Row) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self, row: _Row) -> None: ...
 
-    def match(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def match(self) -> None: ...
 
-    def changes(self, row: _Row) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def changes(self, row: _Row) -> dict: ...
 
 
 def _owner_index(workspace) -> tuple[dict[str, object], dict[str, list]]:

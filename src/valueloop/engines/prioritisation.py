@@ -43,6 +43,7 @@ Sources
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -329,7 +330,7 @@ def _out(array: FloatArray, scalar: bool) -> Any:
     return float(array) if scalar else array
 
 
-class UrgencyProfile:
+class UrgencyProfile(ABC):
     """How Cost of Delay behaves over time.
 
     Time ``t`` is measured in weeks from now until the item is *delivered* (starts earning or protecting value).
@@ -348,11 +349,11 @@ class UrgencyProfile:
     kind: ClassVar[str]
     is_expedite: ClassVar[bool] = False
 
-    def _rate(self, t: FloatArray) -> FloatArray:
-        raise NotImplementedError
+    @abstractmethod
+    def _rate(self, t: FloatArray) -> FloatArray: ...
 
-    def _cost(self, t: FloatArray) -> FloatArray:
-        raise NotImplementedError
+    @abstractmethod
+    def _cost(self, t: FloatArray) -> FloatArray: ...
 
     def cod_at(self, week: npt.ArrayLike) -> Any:
         t, scalar = _weeks_array(week, "week")

@@ -94,6 +94,9 @@ class SavedView(models.Model):
     class Meta:
         ordering = ["name"]
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class IdempotencyKey(models.Model):
     """Remembers the response of a batch request so that a retry with the same key changes nothing."""

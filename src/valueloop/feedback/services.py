@@ -28,7 +28,7 @@ from django.utils import timezone
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Conflict, Invalid, NotFound
 from valueloop.core.permissions import Scope
-from valueloop.core.services import create_audited, update_audited
+from valueloop.core.services import create_audited, delete_audited, update_audited
 from valueloop.core.tenancy import Actor
 
 from . import importing, search, selectors, signals
@@ -490,17 +490,7 @@ def tag_rename(*, actor: Actor, tag_id: int, name: str) -> Tag:
 @transaction.atomic
 def tag_delete(*, actor: Actor, tag_id: int) -> None:
     tag = selectors.access_tag(actor=actor, id=tag_id, scope=WRITE_SCOPE)
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="feedback_tag",
-        entity_id=tag.pk,
-        entity_label=tag.name,
-        action="deleted",
-        changes={"name": [tag.name, None]},
-    )
-    tag.delete()
+    delete_audited(actor, tag, entity_type="feedback_tag", fields=["name"])
 
 
 # --- saved views ----------------------------------------------------------------------------
@@ -560,17 +550,7 @@ def saved_view_update(*, actor: Actor, view_id: int, **changes: Any) -> SavedVie
 @transaction.atomic
 def saved_view_delete(*, actor: Actor, view_id: int) -> None:
     view = selectors.access_saved_view(actor=actor, id=view_id, own=True)
-    audit_record(
-        actor=actor.user,
-        workspace=actor.workspace,
-        via=actor.via,
-        entity_type="feedback_view",
-        entity_id=view.pk,
-        entity_label=view.name,
-        action="deleted",
-        changes={"name": [view.name, None]},
-    )
-    view.delete()
+    delete_audited(actor, view, entity_type="feedback_view", fields=["name"])
 
 
 # --- imports and batches ----------------------------------------------------------------------
