@@ -1,11 +1,13 @@
-"""Reads for the audit log, always inside the actor's workspace."""
+"""Reads for the audit log, always inside the actor's workspace, and ``access_row``, the one-row lookup every
+app's ``access_<entity>`` selector uses."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
+from .errors import NotFound
 from .models import AuditEvent
 from .permissions import Scope
 from .tenancy import Actor
@@ -41,3 +43,21 @@ def audit_list(
 def audit_entity_types(*, actor: Actor) -> list[str]:
     actor.require(Scope.AUDIT_READ)
     return sorted(set(AuditEvent.objects.filter(workspace=actor.workspace).values_list("entity_type", flat=True)))
+
+
+def access_row[M: Model](
+    model: type[M], *, actor: Actor, id: int, scope: Scope | None = None, for_update: bool = False, not_found: str
+) -> M:
+    """Row ``id`` of ``model`` inside the actor's workspace (locked with ``for_update``).
+
+    ``NotFound`` (404, message ``not_found``) when the row is not in this workspace comes *before* the scope check
+    (default: read), so another workspace's ids never answer 403.
+    """
+    query = model.objects.filter(workspace=actor.workspace, pk=id)
+    if for_update:
+        query = query.select_for_update()
+    row = query.first()
+    if row is None:
+        raise NotFound(not_found)
+    actor.require(scope or Scope.WORKSPACE_READ)
+    return row

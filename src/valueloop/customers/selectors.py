@@ -12,6 +12,7 @@ from valueloop.accounts.facade import User
 from valueloop.core.entities import EntityRef
 from valueloop.core.errors import NotFound
 from valueloop.core.permissions import Scope
+from valueloop.core.selectors import access_row
 from valueloop.core.tenancy import Actor
 
 from .models import Contact, CurrencyRate, Customer, Persona
@@ -124,14 +125,7 @@ def persona_list(*, actor: Actor, search: str = "") -> QuerySet[Persona]:
 
 
 def access_persona(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_READ, for_update: bool = False) -> Persona:
-    query = Persona.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    persona = query.first()
-    if persona is None:
-        raise NotFound("Persona not found.")
-    actor.require(scope)
-    return persona
+    return access_row(Persona, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Persona not found.")
 
 
 def currency_rate_list(*, actor: Actor) -> QuerySet[CurrencyRate]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from valueloop.core.entities import EntityRef, resolve_entity
 from valueloop.core.errors import NotFound
 from valueloop.core.permissions import Scope
+from valueloop.core.selectors import access_row
 from valueloop.core.tenancy import Actor
 
 from .models import EVIDENCE_IMPORTANCE, TARGET_TYPES, Evidence, LoopNotification
@@ -104,14 +105,7 @@ def evidence_list(
 
 
 def access_evidence(*, actor: Actor, id: int, scope: Scope | None = None, for_update: bool = False) -> Evidence:
-    query = Evidence.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    evidence = query.first()
-    if evidence is None:
-        raise NotFound("Evidence not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return evidence
+    return access_row(Evidence, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Evidence not found.")
 
 
 # --- the roll-up ------------------------------------------------------------------------------

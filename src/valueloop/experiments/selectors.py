@@ -9,6 +9,7 @@ from django.urls import reverse
 from valueloop.core.entities import EntityRef
 from valueloop.core.errors import NotFound
 from valueloop.core.permissions import Scope
+from valueloop.core.selectors import access_row
 from valueloop.core.tenancy import Actor
 
 from .models import STATUSES, Experiment, ExperimentMetric, Learning, Metric
@@ -84,14 +85,7 @@ def metric_list(*, actor: Actor, search: str = "", archived: bool = False) -> Qu
 
 
 def access_metric(*, actor: Actor, id: int, scope: Scope | None = None, for_update: bool = False) -> Metric:
-    query = Metric.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    metric = query.first()
-    if metric is None:
-        raise NotFound("Metric not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return metric
+    return access_row(Metric, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Metric not found.")
 
 
 def metric_choices(workspace) -> list[Metric]:

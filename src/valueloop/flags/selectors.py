@@ -14,6 +14,7 @@ from django.urls import reverse
 from valueloop.core.entities import EntityRef
 from valueloop.core.errors import Invalid, NotFound
 from valueloop.core.permissions import Scope
+from valueloop.core.selectors import access_row
 from valueloop.core.tenancy import Actor
 from valueloop.engines.flags import FeatureEvaluator
 
@@ -51,14 +52,9 @@ def environment_list(*, actor: Actor) -> list[Environment]:
 
 
 def access_environment(*, actor: Actor, id: int, scope=None, for_update: bool = False) -> Environment:
-    query = Environment.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    environment = query.first()
-    if environment is None:
-        raise NotFound("Environment not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return environment
+    return access_row(
+        Environment, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Environment not found."
+    )
 
 
 def environment_by_key(*, actor: Actor, key: str) -> Environment:
@@ -237,14 +233,9 @@ def group_list(*, actor: Actor, search: str = ""):
 
 
 def access_group(*, actor: Actor, id: int, scope=None, for_update: bool = False) -> SavedGroup:
-    query = SavedGroup.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    group = query.first()
-    if group is None:
-        raise NotFound("Saved group not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return group
+    return access_row(
+        SavedGroup, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Saved group not found."
+    )
 
 
 def group_keys(workspace) -> list[str]:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from valueloop.core.entities import EntityRef
 from valueloop.core.errors import Invalid, NotFound
 from valueloop.core.permissions import Scope
+from valueloop.core.selectors import access_row
 from valueloop.engines import forecasting as fc
 from valueloop.engines import prioritisation as prio
 from valueloop.engines.formula import FormulaError
@@ -602,14 +603,7 @@ def team_list(*, actor):
 
 
 def access_team(*, actor, id: int, scope=None, for_update: bool = False) -> Team:
-    query = Team.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    team = query.first()
-    if team is None:
-        raise NotFound("Team not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return team
+    return access_row(Team, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Team not found.")
 
 
 def team_schedule(*, actor) -> ScheduleView:
@@ -683,14 +677,9 @@ def throughput_list(*, actor):
 
 
 def access_throughput(*, actor, id: int, scope=None, for_update: bool = False) -> ThroughputEntry:
-    query = ThroughputEntry.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    entry = query.first()
-    if entry is None:
-        raise NotFound("Throughput entry not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return entry
+    return access_row(
+        ThroughputEntry, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Throughput entry not found."
+    )
 
 
 def throughput_history(*, actor, source: str, weeks: int = 12) -> list[tuple[dt.date, int]]:
@@ -911,14 +900,9 @@ def formula_list(*, actor):
 
 
 def access_formula(*, actor, id: int, scope=None, for_update: bool = False) -> ScoringFormula:
-    query = ScoringFormula.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    formula = query.first()
-    if formula is None:
-        raise NotFound("Formula not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return formula
+    return access_row(
+        ScoringFormula, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Formula not found."
+    )
 
 
 def delivery_item_list(*, actor, feature_id: int):
@@ -927,14 +911,9 @@ def delivery_item_list(*, actor, feature_id: int):
 
 
 def access_delivery_item(*, actor, id: int, scope=None, for_update: bool = False) -> DeliveryItem:
-    query = DeliveryItem.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    item = query.first()
-    if item is None:
-        raise NotFound("Delivery item not found.")
-    actor.require(scope or Scope.WORKSPACE_READ)
-    return item
+    return access_row(
+        DeliveryItem, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Delivery item not found."
+    )
 
 
 def kano_by_feature(workspace) -> dict[int, prio.KanoResult]:

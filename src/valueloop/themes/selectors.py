@@ -21,6 +21,7 @@ from django.utils import timezone
 from valueloop.core.entities import EntityRef
 from valueloop.core.errors import NotFound
 from valueloop.core.permissions import Scope
+from valueloop.core.selectors import access_row
 from valueloop.core.tenancy import Actor
 
 from .models import ItemEmbedding, Theme, ThemeAssignment, ThemeDigest, ThemeRun
@@ -51,14 +52,7 @@ SOURCE_LABELS = {
 
 
 def access_theme(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_READ, for_update: bool = False) -> Theme:
-    query = Theme.objects.filter(workspace=actor.workspace, pk=id)
-    if for_update:
-        query = query.select_for_update()
-    theme = query.first()
-    if theme is None:
-        raise NotFound("Theme not found.")
-    actor.require(scope)
-    return theme
+    return access_row(Theme, actor=actor, id=id, scope=scope, for_update=for_update, not_found="Theme not found.")
 
 
 def access_item(*, actor: Actor, id: int, scope: Scope = Scope.WORKSPACE_READ) -> ItemEmbedding:
