@@ -180,8 +180,13 @@ def paginate(queryset: QuerySet | list, params: PageParams) -> dict[str, Any]:
     count = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
     start = (params.page - 1) * params.page_size
     items = list(queryset[start : start + params.page_size])
+    return {"items": items, **page_counts(count, params)}
+
+
+def page_counts(count: int, params: PageParams) -> dict[str, int]:
+    """The paging fields of a ``page_schema`` answer, also for pages whose items were read slice-first."""
     pages = max(1, -(-count // params.page_size))
-    return {"items": items, "count": count, "page": params.page, "page_size": params.page_size, "pages": pages}
+    return {"count": count, "page": params.page, "page_size": params.page_size, "pages": pages}
 
 
 __all__ = [
@@ -191,6 +196,7 @@ __all__ = [
     "Role",
     "StrictBody",
     "StrictSchema",
+    "page_counts",
     "page_schema",
     "paginate",
     "requires",

@@ -49,6 +49,14 @@ from .schemas import (
     ThroughputPatch,
     WhatIfIn,
     WhatIfOut,
+    backlog_out,
+    forecast_out,
+    kano_out,
+    prioritisation_out,
+    ranking_out,
+    schedule_out,
+    sequence_out,
+    whatif_out,
 )
 
 router = Router(tags=["planning"])
@@ -106,7 +114,7 @@ def feature_update(request, feature_id: PathId, payload: FeaturePatch):
 def prioritisation_get(request, feature_id: PathId):
     """Cost of Delay components with rationales, urgency, duration range, CD3 with its range, the
     WSJF/RICE/ICE inputs, and a Cost of Delay suggestion from the evidence (the PM decides)."""
-    return selectors.prioritisation_get(actor=request.auth, feature_id=feature_id)
+    return prioritisation_out(selectors.prioritisation_get(actor=request.auth, feature_id=feature_id))
 
 
 @router.put(
@@ -121,7 +129,7 @@ def prioritisation_update(request, feature_id: PathId, payload: PrioritisationIn
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version", None)
     services.prioritisation_update(actor=request.auth, feature_id=feature_id, expected_version=version, **data)
-    return selectors.prioritisation_get(actor=request.auth, feature_id=feature_id)
+    return prioritisation_out(selectors.prioritisation_get(actor=request.auth, feature_id=feature_id))
 
 
 @router.get(
@@ -143,7 +151,7 @@ def ranking_get(request, params: Query[RankingParams]):
     """Every open feature ranked under a framework: scored ones by rank, then the ones without a
     score with the missing or invalid inputs named. ``framework=formula`` takes ``formula_id`` or
     an expression in ``formula``; a formula error points at the bad token with a caret."""
-    return selectors.ranking_page(
+    view, rows = selectors.ranking_page(
         actor=request.auth,
         framework=params.framework,
         formula_id=params.formula_id,
@@ -151,6 +159,7 @@ def ranking_get(request, params: Query[RankingParams]):
         page=params.page,
         page_size=params.page_size,
     )
+    return ranking_out(view, rows, params)
 
 
 @router.post("/planning/ranking/what-if", response=responses(WhatIfOut), operation_id="planning_ranking_whatif")
@@ -163,7 +172,7 @@ def ranking_whatif(request, payload: WhatIfIn):
         )
         for c in payload.changes
     ]
-    return selectors.whatif_result(actor=request.auth, overrides=overrides, framework=payload.framework)
+    return whatif_out(selectors.whatif(actor=request.auth, overrides=overrides, framework=payload.framework))
 
 
 @router.get("/planning/sequence", response=responses(SequenceOut), operation_id="planning_sequence_get")
@@ -171,32 +180,17 @@ def ranking_whatif(request, payload: WhatIfIn):
 def sequence_get(request, params: Query[PageParams]):
     """Total delay cost of the current backlog order, CD3, value-only, shortest-first and FIFO, and
     what CD3 saves against each (``cd3_saving``)."""
-    return selectors.sequence_page(actor=request.auth, page=params.page, page_size=params.page_size)
+    return sequence_out(selectors.sequence_comparison(actor=request.auth), params)
 
 
 @router.get("/planning/schedule", response=responses(ScheduleOut), operation_id="planning_schedule_get")
 @requires(Scope.WORKSPACE_READ)
 def schedule_get(request, params: Query[PageParams]):
     """CD3 scheduling across the teams' capacities: forecast start and end per feature."""
-    return selectors.schedule_page(actor=request.auth, page=params.page, page_size=params.page_size)
+    return schedule_out(selectors.team_schedule(actor=request.auth), params)
 
 
 # --- forecasts -------------------------------------------------------------------------------------
-
-
-def _forecast_out(view) -> dict:
-    result = view.result
-    return {
-        "kind": view.kind,
-        "source": view.source,
-        "history": [c for _, c in view.history],
-        "trials": result.trials,
-        "items": view.items if view.kind == "when" else None,
-        "weeks": result.weeks if view.kind == "how_many" else None,
-        "mean": result.mean_weeks if view.kind == "when" else result.mean_items,
-        "levels": view.levels,
-        "histogram": {"edges": list(result.histogram.edges), "counts": list(result.histogram.counts)},
-    }
 
 
 @router.post("/planning/forecast/when", response=responses(ForecastOut), operation_id="planning_forecast_when")
@@ -215,7 +209,7 @@ def forecast_when(request, payload: ForecastWhenIn):
         trials=payload.trials,
         seed=payload.seed,
     )
-    return _forecast_out(view)
+    return forecast_out(view)
 
 
 @router.post("/planning/forecast/how-many", response=responses(ForecastOut), operation_id="planning_forecast_howmany")
@@ -234,7 +228,7 @@ def forecast_howmany(request, payload: ForecastHowManyIn):
         trials=payload.trials,
         seed=payload.seed,
     )
-    return _forecast_out(view)
+    return forecast_out(view)
 
 
 # --- backlog ---------------------------------------------------------------------------------------
@@ -244,7 +238,8 @@ def forecast_howmany(request, payload: ForecastHowManyIn):
 @requires(Scope.WORKSPACE_READ)
 def backlog_list(request, params: Query[PageParams]):
     """The product owner's backlog: hand-positioned items first, then CD3 order."""
-    return selectors.backlog_page(actor=request.auth, page=params.page, page_size=params.page_size)
+    rows, count = selectors.backlog_page(actor=request.auth, page=params.page, page_size=params.page_size)
+    return backlog_out(rows, count, params)
 
 
 @router.post("/planning/backlog/moves", response=responses({201: BacklogMoveOut}), operation_id="planning_backlog_move")
@@ -444,7 +439,7 @@ def deliveryitem_delete(request, delivery_item_id: PathId):
 @requires(Scope.WORKSPACE_READ)
 def kano_list(request, params: Query[PageParams]):
     """Kano classification per feature: category counts, the dominant category, better/worse."""
-    return selectors.kano_page(actor=request.auth, page=params.page, page_size=params.page_size)
+    return kano_out(selectors.kano_results(actor=request.auth), params)
 
 
 @router.post("/planning/kano/import", response=responses(KanoImportOut), operation_id="planning_kano_import")

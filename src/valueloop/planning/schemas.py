@@ -1,13 +1,37 @@
+"""The planning API's shapes: ninja In/Out schemas, and the functions that lay the selectors' views out as the
+plain dicts those Out schemas validate.
+
+Invariants: request bodies are ``StrictBody`` (unknown fields and type coercion refused), strings and numbers
+bounded (the services check each input's real range); the shape functions only arrange what a selector has
+read (no query, no scoring), so a page and the API answer show the same numbers.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import BeforeValidator, PlainSerializer, Strict
 
-from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_counts, page_schema, paginate
+from valueloop.engines import forecasting as fc
+
+from . import scoring
+
+if TYPE_CHECKING:
+    from .selectors import (
+        BacklogRow,
+        ForecastView,
+        KanoRow,
+        PrioritisationView,
+        RankingView,
+        RankRow,
+        ScheduleView,
+        SequenceView,
+    )
 
 FeatureStatus = Literal["idea", "candidate", "planned", "in_progress", "released", "dropped"]
 Urgency = Literal[
@@ -558,3 +582,174 @@ class SettingsOut(Schema):
     default_framework: SavedFramework
     throughput_source: ThroughputSource
     version: int
+
+
+# --------------------------------------------------------------------------------------------------
+# Response shapes: a selector's view laid out as the dict its Out schema above validates
+# --------------------------------------------------------------------------------------------------
+
+
+def problem_list(problems: Mapping[str, str]) -> list[dict]:
+    return [{"field": k, "message": v} for k, v in problems.items()]
+
+
+def prioritisation_out(view: PrioritisationView) -> dict:
+    """``PrioritisationOut``: the stored inputs, CD3 with its range, and the Cost of Delay suggestion."""
+    feature, row = view.feature, view.row
+    data = {name: getattr(feature, name) for name in (*scoring.NUMERIC_FIELDS[:-2], "urgency", "deadline")}
+    data.update({f"{f}_rationale": getattr(feature, f"{f}_rationale") for f in scoring.COD_FIELDS})
+    return {
+        **data,
+        "feature_id": feature.pk,
+        "title": feature.title,
+        "currency": view.currency,
+        "latest_start": view.latest_start,
+        "cd3": row.score,
+        "cd3_low": row.cd3_low,
+        "cd3_high": row.cd3_high,
+        "team_id": feature.team_id,
+        "backlog_position": feature.backlog_position,
+        "suggestion": view.suggestion,
+        "version": feature.version,
+    }
+
+
+def ranking_out(view: RankingView, rows: list[RankRow], params: PageParams) -> dict:
+    """``RankingOut``: ``rows`` are the page's slice of the ranking; the counts cover every open feature."""
+    items = [
+        {
+            "feature_id": r.feature.pk,
+            "title": r.feature.title,
+            "status": r.feature.status,
+            "rank": r.rank,
+            "shared_rank": r.shared_rank,
+            "score": r.score,
+            "cd3_low": r.cd3_low,
+            "cd3_high": r.cd3_high,
+            "cost_of_delay_now": r.cod_now,
+            "problems": problem_list(r.problems),
+        }
+        for r in rows
+    ]
+    return {
+        "framework": view.framework,
+        "label": view.label,
+        "ice_method": view.ice_method,
+        "formula": view.expression if view.framework == "formula" else "",
+        "scored": view.ranked.scored,
+        "unscored": view.ranked.unscored,
+        "items": items,
+        **page_counts(view.count, params),
+    }
+
+
+def whatif_out(result: dict[str, Any]) -> dict:
+    """``WhatIfOut`` from ``selectors.whatif``: each row's rank now and in the what-if, and CD3's total delay cost
+    before and after."""
+    before, after = result["sequence_before"], result["sequence_after"]
+    return {
+        "framework": result["after"].framework,
+        "items": [
+            {
+                "feature_id": r.feature.pk,
+                "title": r.feature.title,
+                "rank": r.rank,
+                "score": r.score,
+                "whatif_rank": r.whatif_rank,
+                "whatif_score": r.whatif_score,
+            }
+            for r in result["rows"]
+        ],
+        "cd3_total_delay_cost_before": before.costs[fc.Strategy.CD3].total_delay_cost if before else None,
+        "cd3_total_delay_cost_after": after.costs[fc.Strategy.CD3].total_delay_cost if after else None,
+    }
+
+
+def _left_out(left_out: list[dict]) -> list[dict]:
+    return [
+        {"feature_id": x["id"], "title": x["title"], "problems": problem_list(x["problems"])} for x in left_out[:50]
+    ]
+
+
+def _item_page(items: list[dict], params: PageParams) -> dict:
+    page = paginate(items, params)
+    page["items"] = [{"feature_id": i["id"], **i} for i in page["items"]]
+    return page
+
+
+def sequence_out(view: SequenceView, params: PageParams) -> dict:
+    """``SequenceOut``: every strategy's total delay cost, one page of the items, the first 50 left out."""
+    return {
+        "currency": view.currency,
+        "best": view.comparison.best.value if view.comparison else None,
+        "strategies": view.strategies,
+        **_item_page(view.items, params),
+        "left_out_count": len(view.left_out),
+        "left_out": _left_out(view.left_out),
+    }
+
+
+def schedule_out(view: ScheduleView, params: PageParams) -> dict:
+    """``ScheduleOut``: the teams, the total delay cost, one page of the scheduled items, the first 50 left out."""
+    return {
+        "currency": view.currency,
+        "teams": [t.name for t in view.teams] or ["One team"],
+        "total_delay_cost": view.total_delay_cost,
+        **_item_page(view.items, params),
+        "left_out_count": len(view.left_out),
+        "left_out": _left_out(view.left_out),
+    }
+
+
+def backlog_out(rows: list[BacklogRow], count: int, params: PageParams) -> dict:
+    """``BacklogPage``: ``rows`` are the page's slice of a backlog of ``count`` items."""
+    items = [
+        {
+            "position": r.position,
+            "feature_id": r.feature_id,
+            "title": r.title,
+            "status": r.status,
+            "cd3": r.cd3,
+            "cd3_rank": r.cd3_rank,
+            "hand_positioned": r.hand_position is not None,
+            "last_move_reason": r.last_move.reason if r.last_move else None,
+            "last_move_by": r.last_move.actor_label if r.last_move else None,
+            "last_move_at": r.last_move.at if r.last_move else None,
+        }
+        for r in rows
+    ]
+    return {"items": items, **page_counts(count, params)}
+
+
+def kano_out(rows: list[KanoRow], params: PageParams) -> dict:
+    """``KanoPage``: one page of the features' Kano summaries."""
+    page = paginate(rows, params)
+    page["items"] = [
+        {
+            "feature_id": r.feature_id,
+            "title": r.title,
+            "responses": r.result.responses,
+            "counts": dict(r.counts),
+            "dominant": r.result.dominant.value,
+            "better": r.result.better,
+            "worse": r.result.worse,
+        }
+        for r in page["items"]
+    ]
+    return page
+
+
+def forecast_out(view: ForecastView) -> dict:
+    """``ForecastOut`` for either kind of forecast ("when" or "how_many")."""
+    result = view.result
+    return {
+        "kind": view.kind,
+        "source": view.source,
+        "history": [c for _, c in view.history],
+        "trials": result.trials,
+        "items": view.items if view.kind == "when" else None,
+        "weeks": result.weeks if view.kind == "how_many" else None,
+        "mean": result.mean_weeks if view.kind == "when" else result.mean_items,
+        "levels": view.levels,
+        "histogram": {"edges": list(result.histogram.edges), "counts": list(result.histogram.counts)},
+    }

@@ -3,7 +3,9 @@
 Every query starts from the actor's workspace. Rankings load the open features' inputs in one
 query as numpy columns (``scoring.Table``) and rank them with the engines' batch functions, so a
 workspace of thousands of features ranks in milliseconds. Nothing here writes: the what-if panel
-passes ``overrides`` that change a copy of the table, never the database.
+passes ``overrides`` that change a copy of the table, never the database. Selectors return the
+database rows or small view objects; the API lays those out with the shape functions in
+``planning.schemas``.
 """
 
 from __future__ import annotations
@@ -1042,164 +1044,38 @@ def cod_suggestion(*, actor, feature_id: int) -> dict:
     }
 
 
-# --------------------------------------------------------------------------------------------------
-# Shapes for the API: one selector call per endpoint
-# --------------------------------------------------------------------------------------------------
+@dataclass
+class PrioritisationView:
+    """A feature's prioritisation inputs as stored, its CD3 row, latest start and Cost of Delay suggestion."""
+
+    feature: Feature
+    row: RankRow
+    latest_start: dt.date | None
+    suggestion: dict
+    currency: str
 
 
-def _pages(count: int, page: int, page_size: int) -> dict:
-    return {"count": count, "page": page, "page_size": page_size, "pages": max(1, -(-count // page_size))}
-
-
-def _problem_list(problems: Mapping[str, str]) -> list[dict]:
-    return [{"field": k, "message": v} for k, v in problems.items()]
-
-
-def prioritisation_get(*, actor, feature_id: int) -> dict:
+def prioritisation_get(*, actor, feature_id: int) -> PrioritisationView:
     feature = access_feature(actor=actor, id=feature_id)
     row = row_for(actor=actor, feature_id=feature.pk, framework="cd3")
-    data = {name: getattr(feature, name) for name in (*scoring.NUMERIC_FIELDS[:-2], "urgency", "deadline")}
-    data.update({f"{f}_rationale": getattr(feature, f"{f}_rationale") for f in scoring.COD_FIELDS})
-    return {
-        **data,
-        "feature_id": feature.pk,
-        "title": feature.title,
-        "currency": actor.workspace.currency,
-        "latest_start": scoring.latest_start(feature.deadline, _num(feature.duration_likely))
-        if feature.urgency == "fixed_date"
-        else None,
-        "cd3": row.score,
-        "cd3_low": row.cd3_low,
-        "cd3_high": row.cd3_high,
-        "team_id": feature.team_id,
-        "backlog_position": feature.backlog_position,
-        "suggestion": cod_suggestion(actor=actor, feature_id=feature.pk),
-        "version": feature.version,
-    }
+    latest_start = None
+    if feature.urgency == "fixed_date":
+        latest_start = scoring.latest_start(feature.deadline, _num(feature.duration_likely))
+    suggestion = cod_suggestion(actor=actor, feature_id=feature.pk)
+    return PrioritisationView(feature, row, latest_start, suggestion, actor.workspace.currency)
 
 
 def ranking_page(
     *, actor, framework: str | None, formula_id: int | None, expression: str, page: int, page_size: int
-) -> dict:
+) -> tuple[RankingView, list[RankRow]]:
+    """The ranking and the rows of page ``page`` (1-based) of ``page_size``, without score history."""
     view = ranking(actor=actor, framework=framework, formula_id=formula_id, expression=expression)
     start = (page - 1) * page_size
-    rows = ranking_rows(view, start, start + page_size, history=False)
-    items = [
-        {
-            "feature_id": r.feature.pk,
-            "title": r.feature.title,
-            "status": r.feature.status,
-            "rank": r.rank,
-            "shared_rank": r.shared_rank,
-            "score": r.score,
-            "cd3_low": r.cd3_low,
-            "cd3_high": r.cd3_high,
-            "cost_of_delay_now": r.cod_now,
-            "problems": _problem_list(r.problems),
-        }
-        for r in rows
-    ]
-    return {
-        "framework": view.framework,
-        "label": view.label,
-        "ice_method": view.ice_method,
-        "formula": view.expression if view.framework == "formula" else "",
-        "scored": view.ranked.scored,
-        "unscored": view.ranked.unscored,
-        "items": items,
-        **_pages(view.count, page, page_size),
-    }
+    return view, ranking_rows(view, start, start + page_size, history=False)
 
 
-def whatif_result(*, actor, overrides: list[Override], framework: str | None) -> dict:
-    result = whatif(actor=actor, overrides=overrides, framework=framework)
-    before, after = result["sequence_before"], result["sequence_after"]
-    return {
-        "framework": result["after"].framework,
-        "items": [
-            {
-                "feature_id": r.feature.pk,
-                "title": r.feature.title,
-                "rank": r.rank,
-                "score": r.score,
-                "whatif_rank": r.whatif_rank,
-                "whatif_score": r.whatif_score,
-            }
-            for r in result["rows"]
-        ],
-        "cd3_total_delay_cost_before": before.costs[fc.Strategy.CD3].total_delay_cost if before else None,
-        "cd3_total_delay_cost_after": after.costs[fc.Strategy.CD3].total_delay_cost if after else None,
-    }
-
-
-def _left_out(left_out: list[dict]) -> list[dict]:
-    return [
-        {"feature_id": x["id"], "title": x["title"], "problems": _problem_list(x["problems"])} for x in left_out[:50]
-    ]
-
-
-def sequence_page(*, actor, page: int, page_size: int) -> dict:
-    view = sequence_comparison(actor=actor)
-    start = (page - 1) * page_size
-    return {
-        "currency": view.currency,
-        "best": view.comparison.best.value if view.comparison else None,
-        "strategies": view.strategies,
-        "items": [{"feature_id": i["id"], **i} for i in view.items[start : start + page_size]],
-        **_pages(len(view.items), page, page_size),
-        "left_out_count": len(view.left_out),
-        "left_out": _left_out(view.left_out),
-    }
-
-
-def schedule_page(*, actor, page: int, page_size: int) -> dict:
-    view = team_schedule(actor=actor)
-    start = (page - 1) * page_size
-    return {
-        "currency": view.currency,
-        "teams": [t.name for t in view.teams] or ["One team"],
-        "total_delay_cost": view.total_delay_cost,
-        "items": [{"feature_id": i["id"], **i} for i in view.items[start : start + page_size]],
-        **_pages(len(view.items), page, page_size),
-        "left_out_count": len(view.left_out),
-        "left_out": _left_out(view.left_out),
-    }
-
-
-def backlog_page(*, actor, page: int, page_size: int) -> dict:
+def backlog_page(*, actor, page: int, page_size: int) -> tuple[list[BacklogRow], int]:
+    """The rows of page ``page`` (1-based) of ``page_size`` of the backlog, and the backlog's length."""
     start = (page - 1) * page_size
     rows, count, _ = backlog_list(actor=actor, start=start, stop=start + page_size)
-    items = [
-        {
-            "position": r.position,
-            "feature_id": r.feature_id,
-            "title": r.title,
-            "status": r.status,
-            "cd3": r.cd3,
-            "cd3_rank": r.cd3_rank,
-            "hand_positioned": r.hand_position is not None,
-            "last_move_reason": r.last_move.reason if r.last_move else None,
-            "last_move_by": r.last_move.actor_label if r.last_move else None,
-            "last_move_at": r.last_move.at if r.last_move else None,
-        }
-        for r in rows
-    ]
-    return {"items": items, **_pages(count, page, page_size)}
-
-
-def kano_page(*, actor, page: int, page_size: int) -> dict:
-    rows = kano_results(actor=actor)
-    start = (page - 1) * page_size
-    items = [
-        {
-            "feature_id": r.feature_id,
-            "title": r.title,
-            "responses": r.result.responses,
-            "counts": dict(r.counts),
-            "dominant": r.result.dominant.value,
-            "better": r.result.better,
-            "worse": r.result.worse,
-        }
-        for r in rows[start : start + page_size]
-    ]
-    return {"items": items, **_pages(len(rows), page, page_size)}
+    return rows, count
