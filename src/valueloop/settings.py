@@ -271,6 +271,26 @@ CUSTOMER_IMPORT_MAX_BYTES = int(os.environ.get("VALUELOOP_IMPORT_MAX_BYTES", 50 
 FEEDBACK_IMPORT_MAX_BYTES = CUSTOMER_IMPORT_MAX_BYTES
 RESEARCH_IMPORT_MAX_BYTES = CUSTOMER_IMPORT_MAX_BYTES
 
+# --- outbound connections (core/outbound.py) ----------------------------------------------------------------
+# Warehouses (and later Jira, Confluence, webhooks) are dialled through one guard. Loopback, private, link-local,
+# multicast and reserved addresses are refused unless listed here: comma-separated host names, addresses and CIDR
+# networks, e.g. "warehouse.internal,10.20.0.0/16". Cloud-metadata and unspecified addresses are never dialled.
+OUTBOUND_ALLOW = env_list("VALUELOOP_OUTBOUND_ALLOW", [])
+OUTBOUND_RESOLVER = {"BACKEND": "valueloop.core.outbound.SystemResolver"}
+if MODE == "test":
+    # Tests never ask real DNS (fakes at the I/O edges): names resolve from this table, others do not resolve.
+    # A test that needs an internal address allowed lists it in OUTBOUND_ALLOW, as an operator would.
+    OUTBOUND_ALLOW = []
+    OUTBOUND_RESOLVER = {
+        "BACKEND": "valueloop.core.outbound.StaticResolver",
+        "OPTIONS": {
+            "hosts": {
+                "localhost": ["127.0.0.1", "::1"],
+                "warehouse.example": ["93.184.215.14"],  # a public address; tests never dial it
+            }
+        },
+    }
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
