@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import socketserver
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import pytest
 
 from tests.flags.conftest import flags  # noqa: F401  (workspace A's environments and flag helpers)
@@ -39,3 +44,31 @@ def experiment(world):
 @pytest.fixture
 def pm(world):
     return world.actor(Role.PRODUCT_MANAGER)
+
+
+@dataclass
+class NotADatabase:
+    port: int
+    connections: int = 0
+
+
+@pytest.fixture
+def not_a_database() -> Iterator[NotADatabase]:
+    """A listener on 127.0.0.1 that answers like a web server, as Valueloop's own port did in the review."""
+    state = NotADatabase(port=0)
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            state.connections += 1
+            self.request.recv(64)
+            self.request.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -109,6 +109,8 @@ def test_source__save_warehouse_hides_password_and_keeps_it(world):
     [
         ({"url": "sqlite:////etc/passwd"}, "url"),
         ({"url": "not a url"}, "url"),
+        ({"url": "postgresql+psycopg://u@169.254.169.254/x"}, "url"),
+        ({"url": "postgresql+psycopg://u@warehouse.example/x?sslkey=/etc/ssl/private/k.pem"}, "url"),
         ({"exposures_table": "x; drop table y"}, "exposures_table"),
         ({"col_events_ts": "ts desc"}, "columns.events.ts"),
     ],
@@ -126,3 +128,21 @@ def test_source__bad_input_named(world, change, field):
     assert response.status_code == 400
     assert f"<strong>{field}</strong>" in response.content.decode()
     assert not EventSource.objects.filter(workspace=world.ws_a, kind="warehouse").exists()
+
+
+def test_overview__a_failing_warehouse_reads_generically_to_members(world, settings, not_a_database):
+    from valueloop.events import services
+
+    settings.OUTBOUND_ALLOW = ["127.0.0.1"]
+    services.event_source_update(
+        actor=world.actor_a,
+        kind="warehouse",
+        url=f"postgresql+psycopg://u@127.0.0.1:{not_a_database.port}/x",
+        exposures_table="e",
+        events_table="v",
+    )
+    response = client_for(world, Role.STAKEHOLDER).get(url(world))
+    assert response.status_code == 200 and not_a_database.connections >= 1
+    html = response.content.decode()
+    assert "Could not connect to the warehouse; the server log has the details." in html
+    assert "SSL" not in html and "HTTP/1.1" not in html

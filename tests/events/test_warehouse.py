@@ -25,11 +25,13 @@ PG_URL = os.environ.get("VALUELOOP_TEST_WAREHOUSE_URL", "postgresql+psycopg://po
 
 
 @pytest.fixture
-def pg_schema():
+def pg_schema(settings):
     import psycopg
     from sqlalchemy.engine import make_url
 
     url = make_url(PG_URL)
+    # The test server is on loopback: the operator's allow list names it, as on an install whose warehouse is local.
+    settings.OUTBOUND_ALLOW = [url.host]
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         connection = psycopg.connect(dsn, connect_timeout=5, autocommit=True)
@@ -120,6 +122,27 @@ def test_test_connection_counts_rows_and_reports_failures(world, pg_schema):
     assert source.last_test_ok is False and source.last_test_message.startswith("Failed:")
 
 
+def test_event_source_test__reaches_a_real_server_by_name_at_the_checked_address(world, pg_schema, settings):
+    import ipaddress
+
+    from sqlalchemy.engine import make_url
+
+    connection, schema = pg_schema
+    load(connection, schema, random_data(seed=43, units=20))
+    url = make_url(PG_URL)
+    try:
+        ipaddress.ip_address(url.host)
+    except ValueError:
+        pytest.skip("VALUELOOP_TEST_WAREHOUSE_URL names a host; this test maps a name to an address")
+    settings.OUTBOUND_RESOLVER = {
+        "BACKEND": "valueloop.core.outbound.StaticResolver",
+        "OPTIONS": {"hosts": {"warehouse-pg.example": [url.host]}},
+    }
+    configure(world, schema, url=url.set(host="warehouse-pg.example").render_as_string(hide_password=False))
+    source = services.event_source_test(actor=world.actor_a)
+    assert source.last_test_ok is True, source.last_test_message
+
+
 def test_missing_table_is_a_clear_error(world, pg_schema):
     _, schema = pg_schema
     configure(world, schema)  # tables not created
@@ -150,3 +173,107 @@ def test_file_databases_and_hostless_urls_are_refused(world, url):
             actor=world.actor_a, kind="warehouse", url=url, exposures_table="e", events_table="v"
         )
     assert "url" in caught.value.fields
+
+
+def save(world, url):
+    return services.event_source_update(
+        actor=world.actor_a, kind="warehouse", url=url, exposures_table="e", events_table="v"
+    )
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:8000",
+        "169.254.169.254",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "2130706433",
+        "0x7f000001",
+        "localhost",
+        "sneaky.example",  # resolves to 127.0.0.1
+        "10.0.0.5",
+        "0.0.0.0",
+    ],
+)
+def test_event_source_update__refuses_hosts_the_outbound_guard_refuses(world, settings, host):
+    from valueloop.events.models import EventSource
+
+    settings.OUTBOUND_RESOLVER = {
+        "BACKEND": "valueloop.core.outbound.StaticResolver",
+        "OPTIONS": {"hosts": {"sneaky.example": ["127.0.0.1"], "localhost": ["127.0.0.1", "::1"]}},
+    }
+    with pytest.raises(Invalid) as caught:
+        save(world, f"postgresql+psycopg://u@{host}/x")
+    assert caught.value.code == "outbound_refused" and "url" in caught.value.fields
+    assert not EventSource.objects.filter(workspace=world.ws_a).exists()
+
+
+@pytest.mark.parametrize(
+    "query, named",
+    [
+        ("host=/tmp", "host"),
+        ("hostaddr=127.0.0.1", "hostaddr"),
+        ("passfile=/etc/passwd", "passfile"),
+        ("sslkey=/etc/ssl/private/server.key", "sslkey"),
+        ("sslcert=/etc/passwd", "sslcert"),
+        ("sslrootcert=/etc/passwd", "sslrootcert"),
+        ("options=-c%20log_connections=on", "options"),
+        ("service=prod", "service"),
+        ("port=22", "port"),
+        ("sslmode=yes", "sslmode"),
+        ("connect_timeout=3600", "connect_timeout"),
+        ("sslmode=require&sslmode=disable", "sslmode"),
+    ],
+)
+def test_event_source_update__refuses_url_options_outside_the_list_by_name(world, query, named):
+    with pytest.raises(Invalid) as caught:
+        save(world, f"postgresql+psycopg://u@warehouse.example/x?{query}")
+    assert f"{named}" in caught.value.message and "url" in caught.value.fields
+
+
+def test_event_source_update__keeps_the_documented_url_options(world):
+    query = "sslmode=verify-full&sslrootcert=system&channel_binding=require&connect_timeout=5&application_name=vl"
+    source = save(world, f"postgresql+psycopg://u:pw@warehouse.example/x?{query}")
+    from urllib.parse import parse_qsl
+
+    from sqlalchemy.engine import make_url
+
+    assert dict(make_url(source.url).query) == dict(parse_qsl(query)) and "pw" not in source.url
+
+
+def test_event_source_update__only_dialects_the_guard_can_pin(world):
+    with pytest.raises(Invalid) as caught:
+        save(world, "mysql+pymysql://u@warehouse.example/x")
+    assert "'mysql' is not a supported warehouse" in caught.value.message
+
+
+def test_event_source_test__answers_generically_and_logs_what_the_server_said(world, settings, not_a_database, caplog):
+    settings.OUTBOUND_ALLOW = ["127.0.0.1"]  # the operator lets workspaces reach this machine
+    settings.OUTBOUND_RESOLVER = {
+        "BACKEND": "valueloop.core.outbound.StaticResolver",
+        "OPTIONS": {"hosts": {"pg.example": ["127.0.0.1"]}},
+    }
+    save(world, f"postgresql+psycopg://u@pg.example:{not_a_database.port}/x")
+    source = services.event_source_test(actor=world.actor_a)
+    generic = "Failed: Could not connect to the warehouse; the server log has the details."
+    assert (source.last_test_ok, source.last_test_message) == (False, generic)
+    # libpq dialled the address the guard checked: the system resolver knows no pg.example.
+    assert not_a_database.connections >= 1
+    assert "could not connect" in caplog.text and "pg.example" not in source.last_test_message
+    # A closed port reads the same: open and closed ports are not told apart.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    save(world, f"postgresql+psycopg://u@pg.example:{closed}/x")
+    assert services.event_source_test(actor=world.actor_a).last_test_message == generic
+
+
+def test_event_source_test__a_saved_url_is_checked_again_when_connecting(world, settings, not_a_database):
+    settings.OUTBOUND_ALLOW = ["127.0.0.1"]
+    save(world, f"postgresql+psycopg://u@127.0.0.1:{not_a_database.port}/x")
+    settings.OUTBOUND_ALLOW = []  # the operator withdrew it
+    with pytest.raises(Invalid) as caught:
+        services.event_source_test(actor=world.actor_a)
+    assert caught.value.code == "outbound_refused"
+    assert not_a_database.connections == 0

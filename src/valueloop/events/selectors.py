@@ -7,6 +7,7 @@ nothing else; the warehouse is contacted only when the workspace's admin configu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -15,12 +16,14 @@ from typing import Any
 from django.conf import settings
 from sqlalchemy import func, select
 
+from valueloop.core.errors import DomainError
 from valueloop.core.permissions import Scope
 
 from . import aggregation, store
 from .models import EventSource
 
 EXPOSURE_TYPE = "experiment_viewed"
+logger = logging.getLogger("valueloop.events.warehouse")
 
 
 def event_source_for(workspace_id: int) -> EventSource | None:
@@ -163,7 +166,11 @@ def overview(*, actor, limit: int = 200) -> dict[str, Any]:
         if source is None:
             raise
         event_rows, exposure_rows = [], []
-        error = f"Could not read the warehouse: {str(exc).splitlines()[0][:300]}"
+        # Every member sees this page: the warehouse's own answer stays in the server log.
+        logger.warning("warehouse of workspace %s: the overview failed: %s", workspace_id, exc)
+        from . import warehouse
+
+        error = exc.message if isinstance(exc, DomainError) else warehouse.COULD_NOT_CONNECT
     events_out = [
         {"name": r[0], "count": int(r[1]), "units": int(r[2]), "last": aggregation.as_utc(r[3])} for r in event_rows
     ]

@@ -11,6 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Invalid
+from valueloop.core.outbound import OutboundFailed
 from valueloop.core.permissions import Scope
 from valueloop.core.services import update_audited
 from valueloop.core.tenancy import Actor
@@ -29,6 +31,7 @@ from . import aggregation, rows, store
 from .models import EventSource
 
 COMPACT_REQUEST_EVERY_SECONDS = 60
+logger = logging.getLogger("valueloop.events.warehouse")
 
 
 def _known_experiments(workspace_id: int) -> Callable[[], set[str]]:
@@ -222,13 +225,13 @@ def event_source_test(*, actor: Actor):
         )
     try:
         message, ok = warehouse.check(source), True
-    except Invalid:
+    except Invalid:  # the URL is refused (policy, options): nothing to record, the admin fixes the URL
         raise
-    except Exception as exc:  # the driver's message is what the admin needs (host unreachable, auth failed, ...)
-        message, ok = (
-            f"Failed: {str(exc).splitlines()[0][:400]}" if str(exc) else f"Failed: {type(exc).__name__}",
-            False,
-        )
+    except OutboundFailed as exc:  # generic on purpose: the remote end's answer stays in the server log
+        message, ok = f"Failed: {exc.message}", False
+    except Exception:  # a driver error we did not foresee: the same generic answer, the traceback in the log
+        logger.exception("warehouse of workspace %s: the connection test failed", actor.workspace.pk)
+        message, ok = f"Failed: {warehouse.COULD_NOT_CONNECT}", False
     source.last_tested_at = timezone.now()
     source.last_test_ok = ok
     source.last_test_message = message[:500]

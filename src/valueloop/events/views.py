@@ -115,6 +115,7 @@ def source_view(request):
         if (data is not None or source)
         else "",
         "column_rows": column_rows,
-        "dialects": sorted(warehouse.NETWORK_DIALECTS),
+        "dialects": sorted(warehouse.DIALECTS),
+        "url_options": list(warehouse.URL_OPTIONS),
     }
     return render(request, "events/source.html", context, status=400 if errors else 200)
