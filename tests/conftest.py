@@ -20,7 +20,10 @@ class World:
 
     def __init__(self):
         self.users: dict[Role, User] = {}
-        admin = User.objects.create_user("admin@a.test", "pw-admin-123456", name="Admin A", handle="admin-a")
+        # The admins of A and B created their workspaces, so they are instance admins (the default policy).
+        admin = User.objects.create_user(
+            "admin@a.test", "pw-admin-123456", name="Admin A", handle="admin-a", is_staff=True
+        )
         self.users[Role.ADMIN] = admin
         self.ws_a = ws_services.workspace_create(user=admin, name="Alpha Co")
         for role in Role:
@@ -30,7 +33,9 @@ class World:
             user = User.objects.create_user(f"{handle}@a.test", "pw-member-123456", name=handle.title(), handle=handle)
             Membership.objects.create(workspace=self.ws_a, user=user, role=role.value)
             self.users[role] = user
-        self.admin_b = User.objects.create_user("admin@b.test", "pw-admin-b-123456", name="Admin B", handle="admin-b")
+        self.admin_b = User.objects.create_user(
+            "admin@b.test", "pw-admin-b-123456", name="Admin B", handle="admin-b", is_staff=True
+        )
         self.ws_b = ws_services.workspace_create(user=self.admin_b, name="Beta Inc")
         self.actor_a = Actor(user=admin, workspace=self.ws_a, role=Role.ADMIN)
         self.actor_b = Actor(user=self.admin_b, workspace=self.ws_b, role=Role.ADMIN)

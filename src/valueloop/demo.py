@@ -133,19 +133,24 @@ class DemoResult:
     logins: list[tuple[str, str, str]]  # email, password, role label
 
 
-def _user(name: str, handle: str) -> tuple[User, bool]:
+def _user(name: str, handle: str, *, instance_admin: bool = False) -> tuple[User, bool]:
+    """A demo login; the demo's admin is also an instance admin, so it may create workspaces under the default
+    policy (``VALUELOOP_WORKSPACE_CREATION=admins``), also in a demo built before that policy existed."""
     email = f"{handle}@{DEMO_DOMAIN}"
     user = User.objects.filter(email=email).first()
     if user:
+        if instance_admin and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
         return user, False
-    user = User.objects.create_user(email, DEMO_PASSWORD, name=name, handle=handle)
+    user = User.objects.create_user(email, DEMO_PASSWORD, name=name, handle=handle, is_staff=instance_admin)
     return user, True
 
 
 @transaction.atomic
 def build_demo(*, scale: str = "small", seed: int = 7) -> DemoResult:
     rng = random.Random(seed)
-    users = {handle: _user(name, handle)[0] for name, handle, _, _ in PEOPLE}
+    users = {handle: _user(name, handle, instance_admin=role == Role.ADMIN)[0] for name, handle, role, _ in PEOPLE}
     admin = users["ada"]
     workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
     created = workspace is None

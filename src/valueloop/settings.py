@@ -271,6 +271,12 @@ CUSTOMER_IMPORT_MAX_BYTES = int(os.environ.get("VALUELOOP_IMPORT_MAX_BYTES", 50 
 FEEDBACK_IMPORT_MAX_BYTES = CUSTOMER_IMPORT_MAX_BYTES
 RESEARCH_IMPORT_MAX_BYTES = CUSTOMER_IMPORT_MAX_BYTES
 
+# Who may create workspaces: instance admins only (``User.is_staff``, made by ``valueloop createadmin``), or every
+# signed-in user. The operator's own commands (createadmin --workspace, import, demo) are not bound by it.
+WORKSPACE_CREATION = os.environ.get("VALUELOOP_WORKSPACE_CREATION", "admins").strip().lower() or "admins"
+if WORKSPACE_CREATION not in {"admins", "everyone"}:
+    raise ImproperlyConfigured(f"VALUELOOP_WORKSPACE_CREATION must be admins or everyone, not {WORKSPACE_CREATION!r}")
+
 # --- outbound connections (core/outbound.py) ----------------------------------------------------------------
 # Warehouses (and later Jira, Confluence, webhooks) are dialled through one guard. Loopback, private, link-local,
 # multicast and reserved addresses are refused unless listed here: comma-separated host names, addresses and CIDR

@@ -58,7 +58,9 @@ def test_import_customers_command__presets_contacts_dry_run_and_bad_arguments(wo
 @pytest.fixture
 def demo_context(db):
     users = {
-        h: User.objects.create_user(f"{h}@demo.valueloop.example", "pw-demo-123456", name=h.title(), handle=h)
+        h: User.objects.create_user(
+            f"{h}@demo.valueloop.example", "pw-demo-123456", name=h.title(), handle=h, is_staff=h == "ada"
+        )
         for h in ("ada", "priya", "tom", "jamal", "sofia")
     }
     workspace = ws_services.workspace_create(user=users["ada"], name="Demo", currency="EUR", slug="demo-test")

@@ -39,13 +39,13 @@ class Team:
         return f"/w/{self.workspace.slug}/"
 
 
-def _user(email: str, name: str, handle: str) -> User:
-    return User.objects.create_user(email, PASSWORD, name=name, handle=handle)
+def _user(email: str, name: str, handle: str, **extra) -> User:
+    return User.objects.create_user(email, PASSWORD, name=name, handle=handle, **extra)
 
 
 @pytest.fixture
 def team(transactional_db) -> Team:
-    admin = _user("ada@e2e.test", "Ada Admin", "ada")
+    admin = _user("ada@e2e.test", "Ada Admin", "ada", is_staff=True)  # an instance admin creates the workspace
     workspace = ws_services.workspace_create(user=admin, name="Acme E2E")
     members = {}
     for role, email, name, handle in [

@@ -39,7 +39,7 @@ def events_dir(settings, tmp_path):
 
 @pytest.fixture
 def lab(transactional_db):
-    admin = User.objects.create_user("ada@e2e.test", PASSWORD, name="Ada Admin", handle="ada")
+    admin = User.objects.create_user("ada@e2e.test", PASSWORD, name="Ada Admin", handle="ada", is_staff=True)
     workspace = ws_services.workspace_create(user=admin, name="Acme Lab")
     pm = User.objects.create_user("pia@e2e.test", PASSWORD, name="Pia Manager", handle="pia")
     Membership.objects.create(workspace=workspace, user=pm, role=Role.PRODUCT_MANAGER.value)

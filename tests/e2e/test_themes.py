@@ -33,7 +33,7 @@ PASSWORD = "e2e-password-4821"
 
 @pytest.fixture
 def setup(transactional_db):
-    admin = User.objects.create_user("ada@themes.test", PASSWORD, name="Ada Admin", handle="ada")
+    admin = User.objects.create_user("ada@themes.test", PASSWORD, name="Ada Admin", handle="ada", is_staff=True)
     workspace = ws_services.workspace_create(user=admin, name="Themes E2E")
     pm = User.objects.create_user("pia@themes.test", PASSWORD, name="Pia Manager", handle="pia")
     Membership.objects.create(workspace=workspace, user=pm, role=Role.PRODUCT_MANAGER.value)

@@ -34,7 +34,7 @@ def test_upload_csv_and_see_counts(transactional_db, page, browser_errors, tmp_p
     from valueloop.core.permissions import Role
     from valueloop.core.tenancy import Actor
 
-    admin = User.objects.create_user("ada@e2e.test", PASSWORD, name="Ada Admin", handle="ada")
+    admin = User.objects.create_user("ada@e2e.test", PASSWORD, name="Ada Admin", handle="ada", is_staff=True)
     workspace = ws_services.workspace_create(user=admin, name="Acme Events")
     add_experiment(Actor(user=admin, workspace=workspace, role=Role.ADMIN), "new-checkout", "checkout-test", 3)
     page.goto("/accounts/login/")

@@ -72,6 +72,8 @@ def signed_in_page(view: Callable) -> Callable:
             return view(request, *args, **kwargs)
         except NotFound as exc:
             raise Http404(exc.message) from exc
+        except PermissionDenied as exc:
+            return _forbidden(request, exc.message)
 
     wrapper.page_kind = "signed_in"  # type: ignore[attr-defined]
     return wrapper

@@ -13,7 +13,7 @@ from valueloop.core.csv_safe import write_csv
 from valueloop.core.pages import public_page, signed_in_page, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.core.selectors import audit_entity_types, audit_list
-from valueloop.workspaces.facade import membership_for, workspaces_of
+from valueloop.workspaces.facade import membership_for, workspace_creation_allowed, workspaces_of
 
 from . import selectors
 
@@ -48,7 +48,11 @@ def index_view(request):
 @signed_in_page
 @require_safe
 def workspaces_view(request):
-    return render(request, "home/workspaces.html", {"memberships": workspaces_of(request.user)})
+    context = {
+        "memberships": workspaces_of(request.user),
+        "can_create_workspace": workspace_creation_allowed(request.user),
+    }
+    return render(request, "home/workspaces.html", context)
 
 
 @workspace_page(Scope.WORKSPACE_READ)

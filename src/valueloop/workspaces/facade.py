@@ -79,6 +79,13 @@ def workspaces_of(user):
     return Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name")
 
 
+def workspace_creation_allowed(user) -> bool:
+    """Whether the instance's policy lets ``user`` create workspaces (pages hide the link otherwise)."""
+    from .selectors import workspace_creation_allowed as allowed
+
+    return allowed(user=user)
+
+
 def workspace_create(**kwargs):
     """Create a workspace with its creator as first admin (see services.workspace_create)."""
     from .services import workspace_create as create

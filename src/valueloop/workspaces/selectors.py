@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from valueloop.core.entities import EntityRef
-from valueloop.core.errors import NotFound
+from valueloop.core.errors import NotFound, PermissionDenied
 from valueloop.core.permissions import Scope
 from valueloop.core.tenancy import Actor
 
@@ -15,6 +16,22 @@ from .models import Invitation, Membership, Product, ProductArea, Workspace
 
 def workspaces_for_user(user) -> QuerySet[Workspace]:
     return Workspace.objects.filter(memberships__user=user).order_by("name")
+
+
+def workspace_creation_allowed(*, user) -> bool:
+    """The instance's policy (``VALUELOOP_WORKSPACE_CREATION``): instance admins (``is_staff``) only, or everyone."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return settings.WORKSPACE_CREATION == "everyone" or bool(user.is_staff)
+
+
+def workspace_creation_check(*, user) -> None:
+    """PermissionDenied (403) for a user the policy does not let create workspaces."""
+    if not workspace_creation_allowed(user=user):
+        raise PermissionDenied(
+            "On this server, workspaces are created by its administrators: ask one to create a workspace for you "
+            "or to invite you to one."
+        )
 
 
 def membership_get(*, user, workspace_slug: str | None = None, workspace_id: int | None = None) -> Membership:

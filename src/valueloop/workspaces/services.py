@@ -2,6 +2,9 @@
 
 Invariants:
 - Every write runs in one transaction with its audit record.
+- Workspaces are created through the web or API only by whom the instance's policy allows
+  (``VALUELOOP_WORKSPACE_CREATION``: instance admins by default); the operator's own commands (``via`` cli or
+  system: createadmin, import, demo) are not bound by it, whoever runs them already controls the instance.
 - A workspace always keeps at least one admin: the last admin cannot be demoted or removed.
 - Invitation tokens are stored as SHA-256 digests; the raw token leaves only in the link.
 - Products and areas carry ``version``; an edit made against an old version is refused.
@@ -32,6 +35,7 @@ from .models import Invitation, Membership, Product, ProductArea, Workspace
 from .signals import workspace_currency_changed
 
 WORKSPACE_FIELDS = ["name", "slug", "timezone", "currency"]
+OPERATOR_CHANNELS = frozenset({"cli", "system"})
 PRODUCT_FIELDS = ["name", "key", "description"]
 AREA_FIELDS = ["product", "name", "description"]
 
@@ -59,7 +63,9 @@ def workspace_create(
     is_demo: bool = False,
     slug: str | None = None,
 ) -> Workspace:
-    """Create a workspace; its creator becomes its first admin."""
+    """Create a workspace; its creator becomes its first admin. PermissionDenied when the policy excludes them."""
+    if via not in OPERATOR_CHANNELS:
+        selectors.workspace_creation_check(user=user)
     if not name or not name.strip():
         raise Invalid("A workspace needs a name.", fields={"name": "This field is required."})
     workspace = Workspace(

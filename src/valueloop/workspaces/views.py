@@ -198,7 +198,9 @@ def members_view(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def workspace_create_view(request):
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    if request.method != "POST":
+        selectors.workspace_creation_check(user=request.user)  # 403 page for those the policy excludes
+    else:
         try:
             workspace = services.workspace_create(
                 user=request.user,
@@ -207,6 +209,8 @@ def workspace_create_view(request):
                 currency=request.POST.get("currency", "USD") or "USD",
             )
         except DomainError as exc:
+            if exc.status == 403:
+                raise
             errors = form_errors(exc)
         else:
             return redirect("home:workspace", workspace.slug)
