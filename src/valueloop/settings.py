@@ -29,6 +29,15 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of 0 or more, not {value!r}.")
+    return int(value)
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if not value:
@@ -261,6 +270,9 @@ USE_TZ = True
 
 # --- product settings ---------------------------------------------------------------------
 VALUELOOP_PUBLIC_URL = os.environ.get("VALUELOOP_PUBLIC_URL", "http://127.0.0.1:8000")
+# How many reverse proxies stand in front of Valueloop: core.http.client_address reads the client's
+# address from X-Forwarded-For through exactly that many; 0 reads REMOTE_ADDR and ignores the header.
+VALUELOOP_TRUSTED_PROXIES = env_count("VALUELOOP_TRUSTED_PROXIES", 0)
 LOGIN_FAILURE_LIMIT = int(os.environ.get("VALUELOOP_LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("VALUELOOP_LOGIN_FAILURE_WINDOW", "900"))
 INVITATION_DAYS = 14

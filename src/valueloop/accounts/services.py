@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Invalid, NotFound, Throttled
+from valueloop.core.http import client_address
 from valueloop.core.permissions import ROLE_RANK, Role
 from valueloop.core.tenancy import Actor
 
@@ -33,7 +34,7 @@ def _digest(secret: str) -> str:
 def login_attempt(*, request, email: str, password: str) -> User:
     """Authenticate with throttling. Raises Throttled or Invalid; returns the user on success."""
     email = (email or "").strip().lower()
-    ip = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    ip = client_address(request) if request is not None else ""
     since = timezone.now() - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     recent = FailedLogin.objects.filter(at__gte=since)
     limit = settings.LOGIN_FAILURE_LIMIT
