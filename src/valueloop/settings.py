@@ -273,8 +273,17 @@ VALUELOOP_PUBLIC_URL = os.environ.get("VALUELOOP_PUBLIC_URL", "http://127.0.0.1:
 # How many reverse proxies stand in front of Valueloop: core.http.client_address reads the client's
 # address from X-Forwarded-For through exactly that many; 0 reads REMOTE_ADDR and ignores the header.
 VALUELOOP_TRUSTED_PROXIES = env_count("VALUELOOP_TRUSTED_PROXIES", 0)
-LOGIN_FAILURE_LIMIT = int(os.environ.get("VALUELOOP_LOGIN_FAILURE_LIMIT", "5"))
-LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("VALUELOOP_LOGIN_FAILURE_WINDOW", "900"))
+
+# Sign-in throttling (accounts.services explains the design). Failures are remembered for the window;
+# past the free failures of a key, each attempt waits BASE * 2**(extra failures), at most MAX.
+LOGIN_FAILURE_LIMIT = env_count("VALUELOOP_LOGIN_FAILURE_LIMIT", 5)  # per account and address, per device
+LOGIN_FAILURE_WINDOW_SECONDS = env_count("VALUELOOP_LOGIN_FAILURE_WINDOW", 3600)
+LOGIN_ADDRESS_FAILURE_LIMIT = 4 * LOGIN_FAILURE_LIMIT  # per address across accounts (credential stuffing)
+LOGIN_ACCOUNT_FAILURE_LIMIT = 10 * LOGIN_FAILURE_LIMIT  # per account across addresses: only slows
+LOGIN_BACKOFF_BASE_SECONDS = 2
+LOGIN_BACKOFF_MAX_SECONDS = 900
+LOGIN_ACCOUNT_BACKOFF_MAX_SECONDS = 60
+LOGIN_DEVICE_COOKIE_DAYS = 365
 INVITATION_DAYS = 14
 API_PAGE_SIZE_MAX = 200
 # Batch endpoints take up to 1,000 items; bigger bodies answer 413 (uploads stream to disk instead).

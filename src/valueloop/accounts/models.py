@@ -45,11 +45,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class FailedLogin(models.Model):
-    """One failed sign-in; recent rows per email and per address throttle further attempts."""
+    """One failed sign-in (``accounts.services.login_attempt`` explains how rows throttle attempts).
 
-    email = models.CharField(max_length=254, db_index=True)
-    ip = models.CharField(max_length=64, db_index=True)
+    ``ip`` is the throttling key of the client's address (an IPv6 address stands for its /64);
+    ``device`` is the id of a known-device cookie the attempt carried, or "" for an unknown device.
+    Rows older than the failure window are deleted as new ones are written.
+    """
+
+    email = models.CharField(max_length=254)
+    ip = models.CharField(max_length=64)
+    device = models.CharField(max_length=32, blank=True, default="")
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "ip", "at"], name="failedlogin_pair"),
+            models.Index(fields=["ip", "at"], name="failedlogin_address"),
+            models.Index(fields=["email", "at"], name="failedlogin_account"),
+        ]
 
 
 class ApiToken(models.Model):

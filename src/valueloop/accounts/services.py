@@ -3,18 +3,37 @@
 Invariants:
 - A token's secret is returned once by ``token_create`` and only its SHA-256 is stored.
 - A token never acts with more power than its owner's current membership role.
-- After ``LOGIN_FAILURE_LIMIT`` failures for one email (or 4x that for one address) within
-  the window, sign-in is refused without checking the password.
+
+Sign-in throttling (``login_attempt``). A stranger who knows an email must not be able to lock its
+owner out, and one address must not be able to try passwords on many accounts. Failures are kept
+for ``LOGIN_FAILURE_WINDOW_SECONDS`` (older rows are deleted as new ones are written, so the table
+stays bounded) and counted per key; past a key's free failures, an attempt must wait
+``LOGIN_BACKOFF_BASE_SECONDS * 2**(failures - free)`` (capped) after that key's last failure:
+- (account, client address): ``LOGIN_FAILURE_LIMIT`` free, capped at ``LOGIN_BACKOFF_MAX_SECONDS``.
+  An attacker at address X slows only X's attempts on that account.
+- client address across accounts: ``LOGIN_ADDRESS_FAILURE_LIMIT`` free, same cap (credential stuffing).
+- account across addresses: ``LOGIN_ACCOUNT_FAILURE_LIMIT`` free, capped at the much shorter
+  ``LOGIN_ACCOUNT_BACKOFF_MAX_SECONDS``: a distributed attack slows new devices, never locks them out.
+- An attempt that carries a valid known-device cookie for the account (``devices.py``) is counted and
+  throttled only by that device's own failures; the keys above ignore it and it ignores them.
+The client address comes from ``core.http.client_address`` (trusted proxies); an IPv6 address counts
+as its /64, which one client usually holds whole. The answer never depends on whether the email
+exists: the same keys, messages and password check run for unknown emails. A throttled attempt is
+refused with the wait before its password is checked. Each attempt is written as a failure before
+the password check (and removed on success), so parallel guesses see one another.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import math
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from valueloop.core.audit import audit_record
@@ -23,6 +42,7 @@ from valueloop.core.http import client_address
 from valueloop.core.permissions import ROLE_RANK, Role
 from valueloop.core.tenancy import Actor
 
+from .devices import Device, device_from_request
 from .models import ApiToken, FailedLogin, User
 from .selectors import TOKEN_PREFIX, token_digest
 
@@ -31,21 +51,84 @@ def _digest(secret: str) -> str:
     return token_digest(secret)
 
 
+def _throttle_address(address: str) -> str:
+    """The address key: IPv6 addresses count per /64, the block one client usually holds."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _backoff_seconds(failures: int, free: int, cap: int) -> int:
+    if failures < free:
+        return 0
+    return min(cap, settings.LOGIN_BACKOFF_BASE_SECONDS * 2 ** min(failures - free, 32))
+
+
+def _wait_seconds(*, email: str, address: str, device: Device | None, now: dt.datetime) -> int:
+    """Seconds this attempt must still wait (0: it may check the password). One query."""
+    recent = FailedLogin.objects.filter(at__gte=now - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS))
+    limit, cap = settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_BACKOFF_MAX_SECONDS
+    if device is not None:
+        keys = {"device": (Q(email=email, device=device.id), limit, cap)}
+        recent = recent.filter(email=email, device=device.id)
+    else:
+        keys = {
+            "pair": (Q(email=email, ip=address), limit, cap),
+            "address": (Q(ip=address), settings.LOGIN_ADDRESS_FAILURE_LIMIT, cap),
+            "account": (
+                Q(email=email),
+                settings.LOGIN_ACCOUNT_FAILURE_LIMIT,
+                settings.LOGIN_ACCOUNT_BACKOFF_MAX_SECONDS,
+            ),
+        }
+        recent = recent.filter(Q(email=email) | Q(ip=address), device="")
+    aggregates = {}
+    for name, (where, _, _) in keys.items():
+        aggregates[f"{name}_n"] = Count("id", filter=where)
+        aggregates[f"{name}_last"] = Max("at", filter=where)
+    counts = recent.aggregate(**aggregates)
+    wait = 0.0
+    for name, (_, free, key_cap) in keys.items():
+        backoff = _backoff_seconds(counts[f"{name}_n"], free, key_cap)
+        if backoff:
+            wait = max(wait, backoff - (now - counts[f"{name}_last"]).total_seconds())
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
 def login_attempt(*, request, email: str, password: str) -> User:
-    """Authenticate with throttling. Raises Throttled or Invalid; returns the user on success."""
-    email = (email or "").strip().lower()
-    ip = client_address(request) if request is not None else ""
-    since = timezone.now() - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    recent = FailedLogin.objects.filter(at__gte=since)
-    limit = settings.LOGIN_FAILURE_LIMIT
-    if recent.filter(email=email).count() >= limit or (ip and recent.filter(ip=ip).count() >= limit * 4):
-        minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
-        raise Throttled(f"Too many failed sign-ins. Try again in {minutes} minutes or reset your password.")
+    """Authenticate with throttling (see the module docstring). Raises Throttled or Invalid."""
+    email = (email or "").strip().lower()[:254]
+    address = _throttle_address(client_address(request)) if request is not None else ""
+    device = device_from_request(request)
+    if device is not None and not device.knows(User.objects.filter(email=email).values_list("pk", flat=True).first()):
+        device = None  # a cookie vouches only for the accounts that signed in with it
+    now = timezone.now()
+    wait = _wait_seconds(email=email, address=address, device=device, now=now)
+    if wait:
+        raise Throttled(
+            f"Too many failed sign-ins. Try again in {_wait_text(wait)}, or reset your password.", retry_after=wait
+        )
+    device_id = device.id if device is not None else ""
+    FailedLogin.objects.create(email=email, ip=address, device=device_id, at=now)
     user = authenticate(request, username=email, password=password)
     if user is None:
-        FailedLogin.objects.create(email=email, ip=ip)
+        FailedLogin.objects.filter(at__lt=now - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)).delete()
         raise Invalid("Email or password is not correct.")
-    FailedLogin.objects.filter(email=email).delete()
+    # The signed-in key is forgiven; other addresses' and devices' failures keep counting.
+    forgiven = FailedLogin.objects.filter(email=email, device=device_id)
+    (forgiven if device is not None else forgiven.filter(ip=address)).delete()
     return user
 
 

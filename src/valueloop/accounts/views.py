@@ -13,28 +13,45 @@ from valueloop.core.errors import DomainError, Invalid
 from valueloop.core.pages import form_errors, public_page, signed_in_page, workspace_page
 
 from . import selectors, services
+from .devices import device_remember
+from .forms import SignInForm
+
+
+def _safe_next(request, candidate: str) -> str:
+    return candidate if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}) else ""
 
 
 @public_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request):
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = ""
+    form = SignInForm(request.POST if request.method == "POST" else None)
+    next_url = _safe_next(request, request.GET.get("next", ""))
     errors: dict[str, str] = {}
-    email = ""
-    status = 200
-    if request.method == "POST":
-        email = request.POST.get("email", "")
-        try:
-            user = services.login_attempt(request=request, email=email, password=request.POST.get("password", ""))
-        except DomainError as exc:
-            errors = {"form": exc.message}
-            status = exc.status if exc.status == 429 else 400
+    status, retry_after = 200, None
+    if form.is_bound:
+        if not form.is_valid():
+            errors = {"form": " ".join(e for errs in form.errors.values() for e in errs)}
+            status = 400
         else:
-            login(request, user)
-            return redirect(next_url or "home:index")
-    return render(request, "accounts/login.html", {"errors": errors, "email": email, "next": next_url}, status=status)
+            next_url = _safe_next(request, form.cleaned_data["next"]) or next_url
+            try:
+                user = services.login_attempt(
+                    request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+                )
+            except DomainError as exc:
+                errors = {"form": exc.message}
+                status = exc.status if exc.status == 429 else 400
+                retry_after = getattr(exc, "retry_after", None)
+            else:
+                login(request, user)
+                response = redirect(next_url or "home:index")
+                device_remember(request, response, user.pk)
+                return response
+    context = {"errors": errors, "email": form["email"].value() or "", "next": next_url}
+    response = render(request, "accounts/login.html", context, status=status)
+    if status == 429 and retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @public_page

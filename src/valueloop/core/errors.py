@@ -39,8 +39,14 @@ class Conflict(DomainError):
 
 
 class Throttled(DomainError):
+    """Too many attempts; ``retry_after`` says in how many seconds the next one may succeed."""
+
     status = 429
     code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 def invalid_from_django(exc) -> Invalid:
