@@ -1,8 +1,12 @@
-"""Writes for accounts: sign-in throttling, personal API tokens, admin creation.
+"""Writes for accounts: sign-in throttling, passwords, personal API tokens, admin creation.
 
 Invariants:
 - A token's secret is returned once by ``token_create`` and only its SHA-256 is stored.
 - A token never acts with more power than its owner's current membership role.
+- Revoking a token sets ``revoked_at`` once and writes one audit row in the token's workspace,
+  whoever revokes it (its owner, the owner changing their password, or a workspace admin).
+- A new password ends every other session: Django keeps the password's HMAC in each session and
+  drops a session whose HMAC no longer matches; only the session that changed it is re-stamped.
 
 Sign-in throttling (``login_attempt``). A stranger who knows an email must not be able to lock its
 owner out, and one address must not be able to try passwords on many accounts. Failures are kept
@@ -32,14 +36,16 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Invalid, NotFound, Throttled
 from valueloop.core.http import client_address
-from valueloop.core.permissions import ROLE_RANK, Role
+from valueloop.core.permissions import ROLE_RANK, Role, Scope
 from valueloop.core.tenancy import Actor
 
 from .devices import Device, device_from_request
@@ -132,6 +138,58 @@ def login_attempt(*, request, email: str, password: str) -> User:
     return user
 
 
+def _tokens_revoke(tokens: QuerySet[ApiToken], *, by: User, via: str) -> int:
+    """Revoke the active ones among ``tokens``, one audit row each in the token's workspace."""
+    now = timezone.now()
+    revoked = 0
+    for token in tokens.filter(revoked_at=None).select_related("workspace").select_for_update(of=("self",)):
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=by,
+            workspace=token.workspace,
+            via=via,
+            entity_type="api_token",
+            entity_id=token.pk,
+            entity_label=str(token),
+            action="revoked",
+        )
+        revoked += 1
+    return revoked
+
+
+def _audit_own_account(user: User, action: str, changes: dict, *, via: str = "web") -> None:
+    """A change a user made to their own account: no workspace holds it."""
+    audit_record(
+        actor=user,
+        workspace=None,
+        via=via,
+        entity_type="user",
+        entity_id=user.pk,
+        entity_label=user.email,
+        action=action,
+        changes=changes,
+    )
+
+
+@transaction.atomic
+def password_change(*, user: User, password: str, revoke_tokens: bool, via: str = "web") -> int:
+    """Set ``user``'s password; with ``revoke_tokens`` revoke all their API tokens. Returns how many.
+
+    Other sessions end because the password changes (module docstring); the caller re-stamps the
+    session that made the change (``update_session_auth_hash``) if it should stay signed in.
+    """
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), fields={"new_password1": " ".join(exc.messages)}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    revoked = _tokens_revoke(user.api_tokens.all(), by=user, via=via) if revoke_tokens else 0
+    _audit_own_account(user, "password_changed", {"api_tokens_revoked": [None, revoked]}, via=via)
+    return revoked
+
+
 @transaction.atomic
 def token_create(
     *, actor: Actor, name: str, role: str | None = None, expires_in_days: int | None = None
@@ -177,22 +235,20 @@ def token_create(
 
 @transaction.atomic
 def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
-    token = ApiToken.objects.filter(pk=token_id, user=actor.user, workspace=actor.workspace).first()
-    if token is None:
+    tokens = ApiToken.objects.filter(pk=token_id, user=actor.user, workspace=actor.workspace)
+    if not tokens.exists():
         raise NotFound("Token not found.")
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        audit_record(
-            actor=actor.user,
-            workspace=actor.workspace,
-            via=actor.via,
-            entity_type="api_token",
-            entity_id=token.pk,
-            entity_label=str(token),
-            action="revoked",
-        )
-    return token
+    _tokens_revoke(tokens, by=actor.user, via=actor.via)
+    return tokens.get()
+
+
+@transaction.atomic
+def token_revoke_all(*, actor: Actor, user_id: int) -> int:
+    """A workspace admin revokes every token ``user_id`` holds for this workspace (others' stay)."""
+    actor.require(Scope.WORKSPACE_MANAGE)
+    return _tokens_revoke(
+        ApiToken.objects.filter(user_id=user_id, workspace=actor.workspace), by=actor.user, via=actor.via
+    )
 
 
 @transaction.atomic
@@ -230,8 +286,6 @@ def admin_create(*, email: str, password: str | None = None, name: str = "") -> 
 
 @transaction.atomic
 def profile_update(*, user: User, name: str, handle: str) -> User:
-    from django.core.exceptions import ValidationError
-
     from valueloop.core.audit import diff, snapshot
     from valueloop.core.errors import invalid_from_django
 
@@ -247,13 +301,5 @@ def profile_update(*, user: User, name: str, handle: str) -> User:
     user.save(update_fields=["name", "handle"])
     changes = diff(before, snapshot(user, ["name", "handle"]))
     if changes:
-        audit_record(
-            actor=user,
-            workspace=None,
-            entity_type="user",
-            entity_id=user.pk,
-            entity_label=user.email,
-            action="updated",
-            changes=changes,
-        )
+        _audit_own_account(user, "updated", changes)
     return user

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -14,7 +15,7 @@ from valueloop.core.pages import form_errors, public_page, signed_in_page, works
 
 from . import selectors, services
 from .devices import device_remember
-from .forms import SignInForm
+from .forms import ChangePasswordForm, NewPasswordForm, SignInForm
 
 
 def _safe_next(request, candidate: str) -> str:
@@ -133,12 +134,39 @@ password_reset = public_page(
 password_reset_done = public_page(
     auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html")
 )
-password_reset_confirm = public_page(
-    auth_views.PasswordResetConfirmView.as_view(
-        template_name="accounts/password_reset_confirm.html",
-        success_url=reverse_lazy("accounts:password_reset_complete"),
-    )
-)
 password_reset_complete = public_page(
     auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html")
 )
+
+
+class _BadRequestOnInvalid:
+    """A form re-rendered with its errors answers 400, like every other page form."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class _PasswordResetConfirmView(_BadRequestOnInvalid, auth_views.PasswordResetConfirmView):
+    form_class = NewPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class _PasswordChangeView(_BadRequestOnInvalid, auth_views.PasswordChangeView):
+    form_class = ChangePasswordForm
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)  # saves, and keeps this session signed in
+        revoked = form.revoked_tokens
+        tokens = f" {revoked} API token{pluralize(revoked)} revoked." if revoked else ""
+        messages.success(self.request, f"Password changed. Your other sessions are signed out.{tokens}")
+        return response
+
+
+password_reset_confirm = public_page(_PasswordResetConfirmView.as_view())
+# PasswordChangeView is login_required already; signed_in_page declares the page for the permission tests.
+password_change = signed_in_page(_PasswordChangeView.as_view())

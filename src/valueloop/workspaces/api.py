@@ -19,6 +19,7 @@ from .schemas import (
     ProductOut,
     ProductPage,
     ProductPatch,
+    TokensRevokedOut,
     WorkspaceOut,
     WorkspacePatch,
 )
@@ -67,6 +68,14 @@ def member_update(request, member_id: PathId, payload: MemberPatch):
 def member_delete(request, member_id: PathId):
     services.member_remove(actor=request.auth, membership_id=member_id)
     return Status(204, None)
+
+
+@router.delete(
+    "/members/{member_id}/tokens", response=responses(TokensRevokedOut), operation_id="workspaces_member_tokens_revoke"
+)
+@requires(Scope.WORKSPACE_MANAGE)
+def member_tokens_revoke(request, member_id: PathId):
+    return {"revoked": services.member_tokens_revoke(actor=request.auth, membership_id=member_id)}
 
 
 @router.get("/invitations", response=responses(InvitationPage), operation_id="workspaces_invitation_list")

@@ -51,6 +51,10 @@ class MemberOut(Schema):
     joined_at: datetime
 
 
+class TokensRevokedOut(Schema):
+    revoked: int = Field(..., description="How many of the member's active API tokens for this workspace were revoked.")
+
+
 class MemberPatch(StrictBody):
     role: RoleName
     function: FunctionName | None = None

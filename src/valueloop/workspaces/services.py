@@ -8,6 +8,8 @@ Invariants:
 - A workspace always keeps at least one admin: the last admin cannot be demoted or removed.
 - Invitation tokens are stored as SHA-256 digests; the raw token leaves only in the link.
 - Products and areas carry ``version``; an edit made against an old version is refused.
+- A member's API tokens for this workspace are revoked (each audited) when an admin asks or the
+  member is removed; tokens for other workspaces are never touched.
 - Archiving is reversible (restore); nothing in the portfolio is hard-deleted from the UI or API.
 """
 
@@ -23,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from valueloop.accounts.facade import token_revoke_all
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Conflict, Invalid, NotFound
 from valueloop.core.permissions import Role, Scope
@@ -147,7 +150,7 @@ def member_remove(*, actor: Actor, membership_id: int) -> None:
     if membership.role == Role.ADMIN and _admin_count(actor.workspace) <= 1:
         raise Conflict("The last admin cannot be removed.", code="last_admin")
     # The member's tokens for this workspace stop working with the membership.
-    membership.user.api_tokens.filter(workspace=actor.workspace, revoked_at=None).update(revoked_at=timezone.now())
+    token_revoke_all(actor=actor, user_id=membership.user_id)
     audit_record(
         actor=actor.user,
         workspace=actor.workspace,
@@ -159,6 +162,13 @@ def member_remove(*, actor: Actor, membership_id: int) -> None:
         changes={"role": [membership.role, None]},
     )
     membership.delete()
+
+
+@transaction.atomic
+def member_tokens_revoke(*, actor: Actor, membership_id: int) -> int:
+    """Revoke every API token the member holds for this workspace; returns how many were active."""
+    membership = selectors.access_membership(actor=actor, id=membership_id, scope=Scope.WORKSPACE_MANAGE)
+    return token_revoke_all(actor=actor, user_id=membership.user_id)
 
 
 @transaction.atomic

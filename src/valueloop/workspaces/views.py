@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods
 
 from valueloop.collaboration.facade import thread_context
@@ -11,6 +12,7 @@ from valueloop.core.pages import form_errors, public_page, signed_in_page, works
 from valueloop.core.permissions import ROLE_CHOICES, Scope
 
 from . import selectors, services
+from .forms import MemberChoiceForm
 from .models import CONTRIBUTOR_FUNCTIONS, CURRENCY_CHOICES
 
 
@@ -167,6 +169,14 @@ def members_view(request):
             elif action == "remove":
                 services.member_remove(actor=actor, membership_id=_int_or_none(request.POST.get("member_id")) or 0)
                 messages.success(request, "Member removed.")
+            elif action == "revoke_tokens":
+                choice = MemberChoiceForm(request.POST)
+                if not choice.is_valid():
+                    raise Invalid(
+                        "Choose a member.", fields={"member_id": " ".join(choice.errors.get("member_id", []))}
+                    )
+                revoked = services.member_tokens_revoke(actor=actor, membership_id=choice.cleaned_data["member_id"])
+                messages.success(request, f"{revoked} API token{pluralize(revoked)} revoked.")
             elif action == "revoke":
                 services.invitation_revoke(
                     actor=actor, invitation_id=_int_or_none(request.POST.get("invitation_id")) or 0
