@@ -26,8 +26,8 @@ NEW_PASSWORD = "e2e-new-password-9735"
 
 @pytest.fixture
 def owner(transactional_db) -> User:
-    user = User.objects.create_user("ada@accounts.test", PASSWORD, name="Ada Admin", handle="ada")
-    workspace = ws_services.workspace_create(user=user, name="Accounts E2E")
+    user = User.objects.create_user("ada@accounts.test", PASSWORD, name="Ada Admin", handle="ada", is_staff=True)
+    workspace = ws_services.workspace_create(user=user, name="Accounts E2E")  # an instance admin may create it
     token_create(actor=Actor(user=user, workspace=workspace, role=Role.ADMIN), name="ci")
     return user
 
