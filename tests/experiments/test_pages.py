@@ -232,3 +232,49 @@ def test_metrics__create_and_errors(world):
     assert response.status_code == 302
     html = client.get(url).content.decode()
     assert re.search(r">Signup</a>", html)
+
+
+def _shown_number(text: str) -> float:
+    """A number as the results page shows it: "+1.23 pp", "-4.5%", "+0.0041", "1,234"."""
+    return float(text.replace(",", "").replace("pp", "").replace("%", "").strip())
+
+
+def _shown_p(text: str) -> float:
+    text = text.strip()
+    return float(text[1:]) / 2 if text.startswith("<") else float(text)  # "< 0.05": some value below 0.05
+
+
+ROW = re.compile(
+    r'data-testid="abs-change">[^<]*<br><span class="ci"[^>]*>(?P<abs_low>[^<]+) to (?P<abs_high>[^<]+)</span>.*?'
+    r'data-testid="rel-change"><strong>[^<]*</strong><br><span class="ci"[^>]*>(?P<rel_low>[^<]+) to '
+    r"(?P<rel_high>[^<]+)</span>.*?"
+    r'data-testid="p-value">(?P<p>[^<]+?) <span class="ci">\(raw (?P<raw>[^)]+)\)</span>.*?'
+    r'data-testid="verdict"><span class="st v-\w+">(?P<verdict>[^<]+)</span>',
+    re.S,
+)
+
+
+def test_results__every_row_s_shown_interval_p_value_and_verdict_agree_and_the_adjustment_is_named(world, pm, lab):
+    experiment, _ = lab
+    services.experiment_update(actor=pm, experiment_id=experiment.pk, correction="holm")
+    services.experiment_start(actor=pm, experiment_id=experiment.pk)
+    # Seeded so that Holm decides: one metric significant after adjustment, one not even raw, and the guardrail
+    # significant raw (p = 0.038) but not after adjustment (0.077) -- the demo's "Approvals per approver" case.
+    send(world.ws_a, simulate(experiment.key, units=(700, 700), rates=(0.10, 0.145), error_rates=(0.2, 0.26), seed=21))
+    html = _client(world).get(f"{_base(world)}{experiment.pk}/results/").content.decode()
+    assert 'data-testid="adjustment">intervals adjusted for 3 comparisons, Holm</span>' in html
+    assert "adjusted for 3 comparisons (Holm)</span>: each excludes zero exactly when the adjusted p-value" in html
+    rows = [match.groupdict() for match in ROW.finditer(html)]
+    assert len(rows) == 3
+    for row in rows:
+        abs_out = _shown_number(row["abs_low"]) > 0 or _shown_number(row["abs_high"]) < 0
+        rel_out = _shown_number(row["rel_low"]) > 0 or _shown_number(row["rel_high"]) < 0
+        decided = row["verdict"] != "No clear difference"
+        assert abs_out == rel_out == decided == (_shown_p(row["p"]) < 0.05), row
+    assert [(_shown_p(r["raw"]) < 0.05, r["verdict"]) for r in rows] == [
+        (True, "Better"),
+        (False, "No clear difference"),
+        (True, "No clear difference"),  # raw p below 0.05, but the Holm-adjusted interval includes zero
+    ]
+    # Holm tests conversion first (at 0.05/3), then the guardrail (0.05/2) and stops: revenue keeps step 2's level.
+    assert html.count('title="98.33% interval"') == 2 and html.count('title="97.5% interval"') == 4

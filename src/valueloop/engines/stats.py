@@ -37,9 +37,18 @@ Invariants
   - ``ratio`` (``sum_x / sum_y`` per variation, e.g. revenue per order with users randomised): delta method,
     ``Var(x̄/ȳ) = (s_xx - 2 R s_xy + R^2 s_yy) / (n ȳ^2)`` with ``R = x̄/ȳ`` and sample (co)variances (divisor
     n - 1), standard normal (z).
-  - The relative effect uses the delta method for ``g(m_t, m_c) = (m_t - m_c)/|m_c|`` with independent arms:
-    ``Var = Var(m_t)/m_c^2 + m_t^2 Var(m_c)/m_c^4``, and the same reference distribution (and df) as the absolute
-    effect. Its p-value tests ``relative = 0`` on that scale, so it can differ slightly from the absolute one.
+  - **One test per comparison.** The test is the one of the absolute difference above; the relative effect is
+    read from the same test, never tested again on its own scale (a delta-method test of ``relative = 0`` has a
+    different statistic and can disagree with it near the threshold). Its ``p_value`` (and adjusted p-value) is
+    the absolute one. Its interval is Fieller's (:func:`fieller_interval`) for ``(m_t - m_c)/|m_c|``: the ratios
+    the same test (same critical value, same df; ``Cov(m_t - m_c, |m_c|) = -sign(m_c) Var(m_c)``) does not reject,
+    so it excludes 0 exactly when the absolute interval does, and it accounts for the control mean's uncertainty.
+    It is unbounded (NaN ends and a ``relative_unbounded`` warning) when the control mean is itself not
+    significantly different from 0. Its ``std_error`` is the delta method's with independent arms,
+    ``Var = Var(m_t)/m_c^2 + m_t^2 Var(m_c)/m_c^4`` (for reading only; the interval does not use it).
+  - Every row therefore agrees with itself: absolute interval excludes 0 <=> relative interval (when bounded)
+    excludes 0 <=> p (adjusted under a correction) < alpha. The tests check this on random data for every metric
+    type, method, correction and CUPED setting.
 
 * Sequential (``method="sequential"``): the asymptotic confidence sequence of Waudby-Smith et al. Half-width at
   ``N = n_t + n_c`` units, for an effect estimate with variance ``V`` (so the per-unit variance is ``s^2 = N V``)::
@@ -55,18 +64,27 @@ Invariants
   effect is at most ``alpha`` asymptotically, whereas re-running a fixed-horizon test at every peek is not (the
   tests simulate both). The always-valid p-value is the smallest alpha whose sequence (same rho) excludes 0,
   ``p = min(1, sqrt(N rho^2 + 1) exp(-est^2 N rho^2 / (2 V (N rho^2 + 1))))``; a running minimum of it over peeks is
-  also valid, and callers keeping history may report that.
-* Bayesian (``method="bayesian"``): the likelihood of each effect is its normal approximation (estimate, delta-method
-  standard error, as above). The prior is normal on the **relative** effect (scale-free, so one prior fits every
-  metric): mean ``prior.mean`` (default 0), variance ``prior.variance`` (default 0.3^2); ``prior.proper=False``
-  (default) is the flat prior, which makes the posterior the likelihood. For the absolute effect the same prior is
-  carried over by the plug-in ``|control mean|`` (mean x |m_c|, variance x m_c^2). Posterior by conjugacy:
-  precision = 1/prior variance + 1/se^2, mean = (prior mean/prior var + estimate/se^2) / precision. Reported:
-  posterior mean and sd (as ``estimate``/``std_error``), the central ``1 - alpha`` credible interval,
+  also valid, and callers keeping history may report that. The relative sequence is Fieller's with the sequence's
+  boundary as the critical value, so both sequences exclude 0 exactly when ``p < alpha``. Adjusted sequences keep
+  ``rho`` tuned for ``alpha`` and change only the level in the logarithm, which keeps that equivalence at the
+  adjusted level.
+* Bayesian (``method="bayesian"``): one posterior per comparison, on the absolute effect. The likelihood is its
+  normal approximation (estimate and standard error, as above). The prior is stated on the **relative** effect
+  (scale-free, so one prior fits every metric): mean ``prior.mean`` (default 0), variance ``prior.variance``
+  (default 0.3^2), carried to the absolute effect by the plug-in ``|control mean|`` (mean x |m_c|, variance x
+  m_c^2); ``prior.proper=False`` (default) is the flat prior, which makes the posterior the likelihood. Posterior
+  by conjugacy: precision = 1/prior variance + 1/se^2, mean = (prior mean/prior var + estimate/se^2) / precision.
+  Reported: posterior mean and sd (as ``estimate``/``std_error``), the central ``1 - alpha`` credible interval,
   ``chance_to_win = P(effect better than 0) = Phi(mean/sd)`` (``Phi(-mean/sd)`` when lower is better), and the
   expected losses ``E[max(0, -effect)]`` of shipping the treatment and ``E[max(0, effect)]`` of keeping the control
   (signs swapped when lower is better), in closed form for a normal:
-  ``E[max(0, -d)] = sd * phi(mean/sd) - mean * Phi(-mean/sd)``.
+  ``E[max(0, -d)] = sd * phi(mean/sd) - mean * Phi(-mean/sd)``. The relative effect is that posterior over
+  ``|m_c|``: estimate ``mean/|m_c|``, the same chance to win (the ratio is positive exactly when the difference is),
+  the credible interval by Fieller's construction with the z of ``1 - alpha/2`` (the quantiles of the ratio of the
+  posterior difference and the control mean, whose covariance is ``-sign(m_c) w Var(m_c)`` with ``w`` the data's
+  weight in the posterior mean; with a flat prior this is exactly the frequentist z interval's Fieller
+  counterpart), and delta-method ``std_error`` and expected losses. So both credible intervals exclude 0 exactly
+  when ``chance_to_win`` is outside ``[alpha/2, 1 - alpha/2]``; the app calls such a row better or worse.
 * CUPED: ``theta = sum_k S_zc,k / sum_k S_cc,k``, the within-variation pooled regression slope of the metric on the
   pre-period covariate (``S`` are centred sums of cross-products inside each variation; ``z`` is ``x`` for mean and
   binomial metrics and the delta-method linearisation ``(x - R y)/ȳ`` for ratio metrics). Adjusted mean
@@ -84,8 +102,11 @@ Invariants
 * Multiple comparisons: Holm (step-down, family-wise error) or Benjamini-Hochberg (step-up, false discovery rate)
   adjusted p-values, exactly as ``statsmodels.stats.multitest.multipletests(method="holm" / "fdr_bh")``. The family
   is every treatment-versus-control comparison passed in (across treatments in :func:`analyse`, across metrics and
-  treatments in :func:`analyse_many`); absolute and relative p-values are corrected as two separate families.
-  NaN p-values are left out of the family and stay NaN. Intervals are not adjusted.
+  treatments in :func:`analyse_many`); each comparison has one p-value (shared by its absolute and relative
+  effects), adjusted once. NaN p-values are left out of the family and stay NaN. Intervals are adjusted to agree
+  with the adjusted p-values (:func:`interval_levels`): Holm, the level of the step at which the comparison was
+  tested; BH, the Benjamini-Yekutieli false-coverage-rate level ``R alpha / m``. ``Comparison.interval_alpha``
+  says which level each comparison's intervals were drawn at, ``MetricResult.family_size`` over how many.
 * Power: two-sided test at ``alpha`` with power ``1 - beta``, normal approximation, **unpooled** variances (the
   variance under the alternative for each arm), ignoring the negligible chance of rejecting in the wrong direction::
 
@@ -116,7 +137,12 @@ Sources
 * SRM: A. Fabijan et al., "Diagnosing Sample Ratio Mismatch in Online Controlled Experiments", KDD 2019; R. Kohavi,
   D. Tang, Y. Xu, *Trustworthy Online Controlled Experiments* (2020), ch. 21 (threshold p < 0.001).
 * S. Holm, "A simple sequentially rejective multiple test procedure", Scand. J. Statist. 6 (1979); Y. Benjamini,
-  Y. Hochberg, "Controlling the false discovery rate", J. R. Statist. Soc. B 57 (1995).
+  Y. Hochberg, "Controlling the false discovery rate", J. R. Statist. Soc. B 57 (1995); Y. Benjamini, D. Yekutieli,
+  "False discovery rate-adjusted multiple confidence intervals for selected parameters", J. Amer. Statist. Assoc.
+  100 (2005) (the FCR intervals at level ``1 - R alpha / m``); K. Strassburger, F. Bretz, "Compatible simultaneous
+  lower confidence bounds for the Holm procedure and other Bonferroni-based closed tests", Statist. Med. 27 (2008).
+* E. C. Fieller, "Some problems in interval estimation", J. R. Statist. Soc. B 16 (1954) (the interval of a ratio
+  that inverts the test of the difference).
 * Power: S.-C. Chow, J. Shao, H. Wang, *Sample Size Calculations in Clinical Research* (2nd ed., 2008), ch. 3
   (means) and ch. 4 (proportions, two-sample, unpooled); Kohavi, Tang, Xu (2020), ch. 17 (n ≈ 16 s^2 / delta^2
   per variation at alpha 0.05, power 0.8). statsmodels' ``NormalIndPower`` with ``proportion_effectsize`` (Cohen's
@@ -125,7 +151,6 @@ Sources
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,6 +192,8 @@ __all__ = [
     "confidence_sequence",
     "expected_duration",
     "expected_loss",
+    "fieller_interval",
+    "interval_levels",
     "merge",
     "minimum_detectable_effect",
     "normal_posterior",
@@ -232,6 +259,7 @@ class WarningCode(StrEnum):
     ZERO_CONTROL_MEAN = "zero_control_mean"
     SRM = "srm"
     CUPED_NO_COVARIATE_VARIANCE = "cuped_no_covariate_variance"
+    RELATIVE_UNBOUNDED = "relative_unbounded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,6 +534,15 @@ def optimal_rho2(planned_n: float, alpha: float = 0.05) -> float:
     return float((u - 1.0) / planned)
 
 
+def _sequence_crit2(n: npt.ArrayLike, rho2: float, level: npt.ArrayLike) -> FloatArray:
+    """The squared standardised half-width of the confidence sequence at ``n`` units and error rate ``level``:
+    ``2 (N rho^2 + 1) / (N rho^2) * log( sqrt(N rho^2 + 1) / level )``. ``rho2`` stays the one tuned for the
+    experiment's alpha, so the always-valid p-value (same ``rho2``) is below ``level`` exactly when the sequence at
+    ``level`` excludes 0; that is what lets an adjusted level reuse it."""
+    nr2 = np.asarray(n, dtype=np.float64) * rho2
+    return 2.0 * (nr2 + 1.0) / nr2 * (0.5 * np.log1p(nr2) - np.log(np.asarray(level, dtype=np.float64)))
+
+
 def confidence_sequence(
     estimate: npt.ArrayLike,
     variance: npt.ArrayLike,
@@ -513,19 +550,18 @@ def confidence_sequence(
     *,
     alpha: float = 0.05,
     planned_n: float = DEFAULT_PLANNED_N,
+    level: npt.ArrayLike | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Always-valid ``1 - alpha`` interval ``(low, high)`` at ``n`` total units (vectorised over all arguments).
 
     ``variance`` is the variance of ``estimate`` (e.g. ``V_t/n_t + V_c/n_c`` for a difference in means), so the
     per-unit variance is ``n * variance``. Waudby-Smith et al. (2021), Gaussian-mixture AsympCS, ``rho`` from
-    :func:`optimal_rho2`.
+    :func:`optimal_rho2`. ``level`` (default ``alpha``) draws the sequence at another error rate with ``rho`` still
+    tuned for ``alpha``: the multiple-comparison adjusted sequences (see :func:`interval_levels`).
     """
     rho2 = optimal_rho2(planned_n, alpha)
     est = np.asarray(estimate, dtype=np.float64)
-    nr2 = np.asarray(n, dtype=np.float64) * rho2
-    half = np.sqrt(
-        np.asarray(variance, dtype=np.float64) * 2.0 * (nr2 + 1.0) / nr2 * (0.5 * np.log1p(nr2) - math.log(alpha))
-    )
+    half = np.sqrt(np.asarray(variance, dtype=np.float64) * _sequence_crit2(n, rho2, alpha if level is None else level))
     return est - half, est + half
 
 
@@ -614,6 +650,90 @@ def adjust_p_values(p_values: npt.ArrayLike, method: Correction | str) -> FloatA
     result[order] = np.minimum(adjusted, 1.0)
     out[present] = result
     return out
+
+
+def interval_levels(p_values: npt.ArrayLike, method: Correction | str | None, alpha: float = 0.05) -> FloatArray:
+    """The error rate at which each comparison's interval is drawn so that it agrees with the adjusted p-value.
+
+    An interval at error rate ``level`` excludes the null exactly when the raw p-value is below ``level`` (it is the
+    same test inverted), so choosing the level per comparison is choosing which raw p-values count:
+
+    * no correction: ``alpha`` for every comparison;
+    * Holm: the level at which the step-down procedure tested the comparison. Sort the ``m`` p-values; the comparison
+      of rank ``i`` (1-based) is tested at ``alpha / (m - i + 1)`` if every smaller p-value was rejected before it,
+      and the procedure stops at the first rank ``s`` that is not rejected, so every later comparison gets the level
+      of step ``s``, ``alpha / (m - s + 1)`` (its p-value is at least ``p_(s)``, so its interval covers 0). Hence
+      the interval excludes 0 iff the Holm-adjusted p-value is below ``alpha`` (Holm 1979). These per-step intervals
+      are not simultaneous ``1 - alpha`` intervals; the compatible simultaneous bounds of Strassburger and Bretz
+      (2008) exist but say only "above 0" for the rejected comparisons, which is why the page does not use them;
+    * Benjamini-Hochberg: the false-coverage-rate adjusted intervals of Benjamini and Yekutieli (2005) at level
+      ``1 - R alpha / m`` with ``R`` the number of BH rejections (adjusted p below ``alpha``); a BH rejection has
+      ``p <= R alpha / m`` and a non-rejection ``p > (R + 1) alpha / m``, so they agree with BH. With ``R = 0`` the
+      level would be 1 (infinite intervals); ``R = 1`` (``alpha / m``, Bonferroni) is used, which still covers 0
+      for every comparison because none has ``p <= alpha / m``.
+
+    NaN p-values are not part of the family (as in :func:`adjust_p_values`) and get ``alpha``.
+    """
+    a = _probability(alpha, "alpha")
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1:
+        raise StatsError("p_values must be a one-dimensional array", field="p_values")
+    levels = np.full(p.shape, a)
+    if method is None:
+        return levels
+    how = _enum(Correction, method, "correction")
+    present = np.flatnonzero(~np.isnan(p))
+    m = present.shape[0]
+    if m == 0:
+        return levels
+    adjusted = adjust_p_values(p[present], how)
+    rejected = adjusted < a
+    if how is Correction.HOLM:
+        order = np.argsort(p[present], kind="stable")  # the order adjust_p_values steps through
+        steps = np.empty(m, dtype=np.float64)
+        steps[order] = np.arange(1, m + 1)
+        accepted = steps[~rejected]
+        stop = accepted.min() if accepted.size else m + 1.0
+        levels[present] = a / (m - np.minimum(steps, stop) + 1.0)
+    else:
+        levels[present] = a * max(int(rejected.sum()), 1) / m
+    return levels
+
+
+def fieller_interval(
+    numerator: npt.ArrayLike,
+    numerator_variance: npt.ArrayLike,
+    denominator: npt.ArrayLike,
+    denominator_variance: npt.ArrayLike,
+    covariance: npt.ArrayLike,
+    crit: npt.ArrayLike,
+) -> tuple[FloatArray, FloatArray]:
+    """Fieller's interval for the ratio ``numerator / denominator`` of two (approximately) normal estimates.
+
+    The set of ratios ``q`` that the test of ``numerator - q * denominator = 0`` does not reject at critical value
+    ``crit``: ``(N - q D)^2 <= crit^2 (V_N - 2 q C + q^2 V_D)``. At ``q = 0`` the condition is ``N^2 <= crit^2
+    V_N``, the test of the numerator alone, so the interval excludes 0 exactly when that test rejects: the relative
+    effect (absolute difference over the control mean) inherits the absolute effect's verdict. Bounded only when the
+    denominator is itself significantly non-zero (``D^2 > crit^2 V_D``); otherwise the set is unbounded and both ends
+    are NaN. E. C. Fieller, "Some problems in interval estimation", J. R. Statist. Soc. B 16 (1954); for percent
+    change in A/B tests see Deng, Knoblich, Lu (KDD 2018).
+    """
+    num = np.asarray(numerator, dtype=np.float64)
+    den = np.asarray(denominator, dtype=np.float64)
+    c2 = np.asarray(crit, dtype=np.float64) ** 2
+    a = den * den - c2 * np.asarray(denominator_variance, dtype=np.float64)
+    b = num * den - c2 * np.asarray(covariance, dtype=np.float64)
+    d = num * num - c2 * np.asarray(numerator_variance, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # b^2 - a d >= 0 whenever a > 0 and the covariance matrix is positive semi-definite (q = N/D is inside).
+        root = np.sqrt(np.maximum(b * b - a * d, 0.0))
+        # The roots are (b -+ root) / a with product d / a; take the one without cancellation and divide for the other.
+        far = np.where(b >= 0, b + root, b - root)
+        first = far / a
+        second = np.where(far != 0, d / far, first)
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    bounded = (a > 0) & np.isfinite(num) & np.isfinite(den)
+    return np.where(bounded, low, np.nan), np.where(bounded, high, np.nan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -718,12 +838,17 @@ class Effect:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """One treatment against the control. ``df`` is the Welch df for mean metrics, ``inf`` where the z is used."""
+    """One treatment against the control. ``df`` is the Welch df for mean metrics, ``inf`` where the z is used.
+
+    ``interval_alpha`` is the error rate both intervals are drawn at: ``alpha``, or under a multiple-comparison
+    correction the level that agrees with the adjusted p-value (:func:`interval_levels`).
+    """
 
     variation: int
     absolute: Effect
     relative: Effect
     df: float
+    interval_alpha: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,6 +863,7 @@ class MetricResult:
     cuped_theta: float | None
     correction: Correction | None
     warnings: tuple[StatsWarning, ...]
+    family_size: int | None = None  # comparisons in the correction family (across metrics with analyse_many)
 
     def comparison(self, variation: int) -> Comparison:
         for item in self.comparisons:
@@ -798,30 +924,55 @@ def _columns(metric: MetricType, variations: Sequence[SufficientStats], cuped: b
     return _Columns(n, sum_x, sxx, sum_y, syy, sxy, sum_c, scc, sxc, syc)
 
 
-def _intervals(
-    estimate: FloatArray,
-    variance: FloatArray,
-    df: FloatArray,
-    n_pair: FloatArray,
-    *,
-    method: Method,
-    alpha: float,
-    planned_n: float,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    se = np.sqrt(variance)
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One metric analysed up to the multiple-comparison step: everything :func:`_finish` needs to draw intervals at
+    any level. Arrays run over the treatments (``treated``)."""
+
+    metric: MetricType
+    method: Method
+    alpha: float
+    control: int
+    planned_n: float
+    lower_is_better: bool
+    prior: Prior
+    treated: list[int]
+    abs_est: FloatArray
+    abs_var: FloatArray
+    df: FloatArray
+    n_pair: FloatArray
+    m_c: float
+    v_c: float
+    p: FloatArray  # the test's p-value per treatment (NaN for the Bayesian method: it has none)
+    variations: tuple[VariationSummary, ...]
+    srm: SrmResult
+    cuped_theta: float | None
+    warnings: tuple[StatsWarning, ...]
+
+
+def _critical(prep: _Prepared, levels: FloatArray) -> FloatArray:
+    """The critical value of the comparison's test at error rate ``levels`` (per treatment): Welch t or z for the
+    fixed-horizon test, the confidence-sequence boundary for the sequential one."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if prep.method is Method.SEQUENTIAL:
+            rho2 = optimal_rho2(prep.planned_n, prep.alpha)
+            return np.sqrt(_sequence_crit2(prep.n_pair, rho2, levels))
+        return np.asarray(special.stdtrit(prep.df, 1.0 - levels / 2.0), dtype=np.float64)
+
+
+def _p_values(
+    method: Method, est: FloatArray, var: FloatArray, df: FloatArray, n_pair: FloatArray, alpha: float, planned_n: float
+) -> FloatArray:
+    se = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method is Method.SEQUENTIAL:
-            low, high = confidence_sequence(estimate, variance, n_pair, alpha=alpha, planned_n=planned_n)
-            p = always_valid_p_value(estimate, variance, n_pair, alpha=alpha, planned_n=planned_n)
+            p = always_valid_p_value(est, var, n_pair, alpha=alpha, planned_n=planned_n)
         else:
-            crit = special.stdtrit(df, 1.0 - alpha / 2.0)
-            low, high = estimate - crit * se, estimate + crit * se
-            p = 2.0 * special.stdtr(df, -np.abs(estimate / se))
-    bad = ~(se > 0) | ~np.isfinite(estimate)
-    return np.where(bad, np.nan, low), np.where(bad, np.nan, high), np.where(bad, np.nan, p)
+            p = 2.0 * special.stdtr(df, -np.abs(est / se))
+    return np.where(~(se > 0) | ~np.isfinite(est), np.nan, p)
 
 
-def analyse(
+def _prepare(
     metric_type: MetricType | str,
     variations: Sequence[SufficientStats],
     *,
@@ -833,22 +984,9 @@ def analyse(
     lower_is_better: bool = False,
     planned_n: float = DEFAULT_PLANNED_N,
     weights: Sequence[float] | None = None,
-    correction: Correction | str | None = None,
-) -> MetricResult:
-    """Analyse one metric: every variation against the control, from sufficient statistics.
-
-    ``method`` is ``"frequentist"`` (fixed-horizon test), ``"sequential"`` (always-valid confidence sequence tuned to
-    ``planned_n`` total units of a treatment-control pair) or ``"bayesian"`` (``prior``, default flat;
-    ``lower_is_better`` flips what "win" means). ``cuped=True`` adjusts with the pre-period covariate sums.
-    ``weights`` are the configured traffic weights for the SRM check (default equal). ``correction`` adjusts the
-    p-values across treatments (Holm or Benjamini-Hochberg); use :func:`analyse_many` to correct across metrics.
-    See the module docstring for every convention.
-    """
+) -> _Prepared:
     metric = _enum(MetricType, metric_type, "metric_type")
     how = _enum(Method, method, "method")
-    corr = None if correction is None else _enum(Correction, correction, "correction")
-    if corr is not None and how is Method.BAYESIAN:
-        raise StatsError("a p-value correction does not apply to the Bayesian method", field="correction")
     a = _probability(alpha, "alpha")
     planned = _positive(planned_n, "planned_n")
     if prior is None:
@@ -928,86 +1066,253 @@ def analyse(
             )
         )
 
-    # Every treatment against the control, vectorised.
+    # Every treatment against the control, vectorised. The one test of a comparison is on the absolute difference.
     treated = np.array([j for j in range(k) if j != control], dtype=np.intp)
-    m_t, m_c = mean[treated], mean[control]
-    v_t, v_c = var_mean[treated], var_mean[control]
-    abs_est = m_t - m_c
+    v_t, v_c = var_mean[treated], float(var_mean[control])
+    abs_est = mean[treated] - mean[control]
     abs_var = v_t + v_c
     if metric is MetricType.MEAN:
         with np.errstate(divide="ignore", invalid="ignore"):
             df = abs_var * abs_var / (v_t * v_t / (n[treated] - 1.0) + v_c * v_c / (n[control] - 1.0))
     else:
         df = np.full(treated.shape, np.inf)
-    if m_c == 0:
+    n_pair = n[treated] + n[control]
+    if mean[control] == 0:
         warnings.append(
             StatsWarning(
                 WarningCode.ZERO_CONTROL_MEAN, "the control mean is 0: relative effects are undefined", control
             )
         )
-        rel_est = np.full(treated.shape, np.nan)
-        rel_var = np.full(treated.shape, np.nan)
-    else:
-        rel_est = abs_est / abs(m_c)
-        rel_var = v_t / (m_c * m_c) + m_t * m_t * v_c / m_c**4
-    n_pair = n[treated] + n[control]
-
-    # Row 0 is the absolute effect, row 1 the relative one; columns are the treatments.
-    est = np.stack((abs_est, rel_est))
-    var = np.stack((abs_var, rel_var))
-    fields: dict[str, FloatArray] = {}
-    if how is Method.BAYESIAN:
-        if prior.proper:
-            # The prior is on the relative effect; the absolute effect gets it scaled by |control mean|.
-            scale = np.array([[abs(m_c)], [1.0]])
-            prior_mean: Any = prior.mean * scale
-            prior_var: Any = np.where(scale > 0, prior.variance * scale * scale, math.inf)
-        else:
-            prior_mean, prior_var = 0.0, math.inf
-        post_mean, post_var = normal_posterior(est, var, prior_mean=prior_mean, prior_variance=prior_var)
-        post_sd = np.sqrt(post_var)
-        good = (post_sd > 0) & np.isfinite(post_mean)
-        crit = float(special.ndtri(1.0 - a / 2.0))
-        signed = -post_mean if lower_is_better else post_mean
-        losses = expected_loss(np.stack((signed, -signed)), post_sd)
-        fields["estimate"], fields["std_error"] = post_mean, post_sd
-        fields["ci_low"] = np.where(good, post_mean - crit * post_sd, np.nan)
-        fields["ci_high"] = np.where(good, post_mean + crit * post_sd, np.nan)
-        fields["chance_to_win"] = np.where(good, chance_to_win(signed, post_sd), np.nan)
-        fields["expected_loss"] = np.where(good, losses[0], np.nan)
-        fields["expected_loss_control"] = np.where(good, losses[1], np.nan)
-    else:
-        low, high, p = _intervals(est, var, df, n_pair, method=how, alpha=a, planned_n=planned)
-        fields.update(estimate=est, std_error=np.sqrt(var), ci_low=low, ci_high=high, p_value=p)
-        if corr is not None:
-            fields["adjusted_p_value"] = np.stack((adjust_p_values(p[0], corr), adjust_p_values(p[1], corr)))
-    rows = {name: values.tolist() for name, values in fields.items()}
-    df_list = df.tolist()
-    comparisons = tuple(
-        Comparison(
-            int(j),
-            Effect(**{name: values[0][i] for name, values in rows.items()}),
-            Effect(**{name: values[1][i] for name, values in rows.items()}),
-            df_list[i],
-        )
-        for i, j in enumerate(treated.tolist())
+    p = (
+        np.full(treated.shape, np.nan)
+        if how is Method.BAYESIAN
+        else _p_values(how, abs_est, abs_var, df, n_pair, a, planned)
     )
     summaries = tuple(
         VariationSummary(j, int(n[j]), float(mean[j]), float(raw_mean[j]), float(unit_var[j]), math.sqrt(var_mean[j]))
         for j in range(k)
     )
-    return MetricResult(
-        metric_type=metric,
+    return _Prepared(
+        metric=metric,
         method=how,
         alpha=a,
-        control_index=control,
+        control=control,
+        planned_n=planned,
+        lower_is_better=lower_is_better,
+        prior=prior,
+        treated=treated.tolist(),
+        abs_est=abs_est,
+        abs_var=abs_var,
+        df=df,
+        n_pair=n_pair,
+        m_c=float(mean[control]),
+        v_c=v_c,
+        p=p,
         variations=summaries,
-        comparisons=comparisons,
         srm=srm,
         cuped_theta=theta,
-        correction=corr,
         warnings=tuple(warnings),
     )
+
+
+def _relative(
+    prep: _Prepared, est: FloatArray, var: FloatArray, data_weight: FloatArray, crit: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The relative effect ``est / |m_c|`` of an absolute effect (estimate ``est``, variance ``var``), with its
+    delta-method standard error and its Fieller interval at critical value ``crit``.
+
+    The absolute effect moves with the control mean through the data: its covariance with ``|m_c|`` is
+    ``-sign(m_c) * w * Var(m_c)``, with ``w`` the weight of the data in ``est`` (1 for a test, the shrinkage
+    factor of a posterior mean).
+    """
+    m_c = prep.m_c
+    if m_c == 0:
+        nan = np.full(est.shape, np.nan)
+        return nan, nan, nan, nan
+    den = abs(m_c)
+    cov = -math.copysign(1.0, m_c) * data_weight * prep.v_c
+    rel_est = est / den
+    with np.errstate(invalid="ignore"):
+        rel_se = np.sqrt(np.maximum(var / den**2 - 2.0 * est * cov / den**3 + est * est * prep.v_c / den**4, 0.0))
+    low, high = fieller_interval(est, var, den, prep.v_c, cov, crit)
+    return rel_est, rel_se, low, high
+
+
+def _finish(
+    prep: _Prepared,
+    *,
+    adjusted: FloatArray | None = None,
+    levels: FloatArray | None = None,
+    correction: Correction | None = None,
+    family_size: int | None = None,
+) -> MetricResult:
+    """Intervals at ``levels`` (default alpha), and the result. Absolute and relative effects come from one test:
+    the same estimate, standard error, reference distribution and level, so their intervals exclude 0 together and
+    exactly when the (adjusted) p-value is below alpha."""
+    a = prep.alpha
+    count = len(prep.treated)
+    level = np.full(count, a) if levels is None else np.asarray(levels, dtype=np.float64)
+    warnings = list(prep.warnings)
+    columns: dict[str, dict[str, FloatArray]]
+    if prep.method is Method.BAYESIAN:
+        if prep.prior.proper:
+            # The prior is on the relative effect; the absolute effect gets it scaled by |control mean|.
+            prior_mean: Any = prep.prior.mean * abs(prep.m_c)
+            prior_var: Any = prep.prior.variance * prep.m_c**2 if prep.m_c != 0 else math.inf
+        else:
+            prior_mean, prior_var = 0.0, math.inf
+        post_mean, post_var = normal_posterior(
+            prep.abs_est, prep.abs_var, prior_mean=prior_mean, prior_variance=prior_var
+        )
+        post_sd = np.sqrt(post_var)
+        good = (post_sd > 0) & np.isfinite(post_mean)
+        crit = np.full(count, float(special.ndtri(1.0 - a / 2.0)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = post_var / prep.abs_var
+        rel_est, rel_se, rel_low, rel_high = _relative(prep, post_mean, post_var, weight, crit)
+        sign = -1.0 if prep.lower_is_better else 1.0
+        # One posterior: the relative effect is positive exactly when the absolute one is, so both scales share the
+        # chance to win, and both credible intervals exclude 0 exactly when it is outside [alpha/2, 1 - alpha/2].
+        win = chance_to_win(sign * post_mean, post_sd)
+        columns = {}
+        for scale, (est, se, low, high) in {
+            "absolute": (post_mean, post_sd, post_mean - crit * post_sd, post_mean + crit * post_sd),
+            "relative": (rel_est, rel_se, rel_low, rel_high),
+        }.items():
+            losses = expected_loss(np.stack((sign * est, -sign * est)), se)
+            columns[scale] = {
+                "estimate": est,
+                "std_error": se,
+                "ci_low": low,
+                "ci_high": high,
+                "chance_to_win": win,
+                "expected_loss": losses[0],
+                "expected_loss_control": losses[1],
+            }
+    else:
+        crit = _critical(prep, level)
+        se = np.sqrt(prep.abs_var)
+        good = (se > 0) & np.isfinite(prep.abs_est)
+        rel_est, rel_se, rel_low, rel_high = _relative(prep, prep.abs_est, prep.abs_var, np.ones(count), crit)
+        tests: dict[str, FloatArray] = {"p_value": prep.p}
+        if adjusted is not None:
+            tests["adjusted_p_value"] = adjusted
+        columns = {
+            "absolute": {
+                "estimate": prep.abs_est,
+                "std_error": se,
+                "ci_low": prep.abs_est - crit * se,
+                "ci_high": prep.abs_est + crit * se,
+                **tests,
+            },
+            "relative": {"estimate": rel_est, "std_error": rel_se, "ci_low": rel_low, "ci_high": rel_high, **tests},
+        }
+    for scale in columns.values():  # no variance (or no estimate): no interval and no decision quantities
+        for name, values in scale.items():
+            if name not in ("estimate", "std_error"):
+                scale[name] = np.where(good, values, np.nan)
+    if prep.m_c != 0:
+        for i, j in enumerate(prep.treated):
+            if good[i] and math.isnan(float(columns["relative"]["ci_low"][i])):
+                warnings.append(
+                    StatsWarning(
+                        WarningCode.RELATIVE_UNBOUNDED,
+                        "the control mean is too uncertain for a bounded relative interval: read the absolute change",
+                        j,
+                    )
+                )
+    rows = {scale: {name: values.tolist() for name, values in items.items()} for scale, items in columns.items()}
+
+    def effect(scale: str, i: int) -> Effect:
+        return Effect(**{name: values[i] for name, values in rows[scale].items()})
+
+    df_list = prep.df.tolist()
+    comparisons = tuple(
+        Comparison(int(j), effect("absolute", i), effect("relative", i), df_list[i], float(level[i]))
+        for i, j in enumerate(prep.treated)
+    )
+    return MetricResult(
+        metric_type=prep.metric,
+        method=prep.method,
+        alpha=a,
+        control_index=prep.control,
+        variations=prep.variations,
+        comparisons=comparisons,
+        srm=prep.srm,
+        cuped_theta=prep.cuped_theta,
+        correction=correction,
+        warnings=tuple(warnings),
+        family_size=family_size,
+    )
+
+
+def _corrected(preps: Sequence[_Prepared], correction: Correction | None) -> list[MetricResult]:
+    """Finish every prepared metric, adjusting p-values and interval levels across all their comparisons."""
+    if correction is None or not preps:
+        return [_finish(prep) for prep in preps]
+    if preps[0].method is Method.BAYESIAN:
+        raise StatsError("a p-value correction does not apply to the Bayesian method", field="correction")
+    p = np.concatenate([prep.p for prep in preps])
+    adjusted = adjust_p_values(p, correction)
+    levels = interval_levels(p, correction, preps[0].alpha)
+    family = int((~np.isnan(p)).sum())
+    out: list[MetricResult] = []
+    position = 0
+    for prep in preps:
+        stop = position + len(prep.treated)
+        out.append(
+            _finish(
+                prep,
+                adjusted=adjusted[position:stop],
+                levels=levels[position:stop],
+                correction=correction,
+                family_size=family,
+            )
+        )
+        position = stop
+    return out
+
+
+def analyse(
+    metric_type: MetricType | str,
+    variations: Sequence[SufficientStats],
+    *,
+    control_index: int = 0,
+    alpha: float = 0.05,
+    method: Method | str = Method.FREQUENTIST,
+    prior: Prior | None = None,
+    cuped: bool = False,
+    lower_is_better: bool = False,
+    planned_n: float = DEFAULT_PLANNED_N,
+    weights: Sequence[float] | None = None,
+    correction: Correction | str | None = None,
+) -> MetricResult:
+    """Analyse one metric: every variation against the control, from sufficient statistics.
+
+    ``method`` is ``"frequentist"`` (fixed-horizon test), ``"sequential"`` (always-valid confidence sequence tuned to
+    ``planned_n`` total units of a treatment-control pair) or ``"bayesian"`` (``prior``, default flat;
+    ``lower_is_better`` flips what "win" means). ``cuped=True`` adjusts with the pre-period covariate sums.
+    ``weights`` are the configured traffic weights for the SRM check (default equal). ``correction`` adjusts the
+    p-values and the intervals across treatments (Holm or Benjamini-Hochberg, see :func:`interval_levels`); use
+    :func:`analyse_many` to correct across metrics. See the module docstring for every convention.
+    """
+    corr = None if correction is None else _enum(Correction, correction, "correction")
+    how = _enum(Method, method, "method")
+    if corr is not None and how is Method.BAYESIAN:
+        raise StatsError("a p-value correction does not apply to the Bayesian method", field="correction")
+    prep = _prepare(
+        metric_type,
+        variations,
+        control_index=control_index,
+        alpha=alpha,
+        method=how,
+        prior=prior,
+        cuped=cuped,
+        lower_is_better=lower_is_better,
+        planned_n=planned_n,
+        weights=weights,
+    )
+    return _corrected([prep], corr)[0]
 
 
 def analyse_many(
@@ -1017,11 +1322,12 @@ def analyse_many(
     lower_is_better: bool | Sequence[bool] | None = None,
     **options: Any,
 ) -> tuple[MetricResult, ...]:
-    """Analyse several metrics of one experiment with the same options, correcting p-values across all of them.
+    """Analyse several metrics of one experiment with the same options, correcting across all of them.
 
     ``metrics`` is a sequence of ``(metric_type, variations)``; ``lower_is_better`` is one flag per metric (or one
     flag for all); ``options`` are :func:`analyse`'s other keyword arguments. The correction family is every
-    (metric, treatment) comparison: absolute and relative p-values are adjusted as two separate families.
+    (metric, treatment) comparison; each comparison's p-value is adjusted once and both of its intervals (absolute
+    and relative) are drawn at the level that agrees with it (:func:`interval_levels`).
     """
     corr = None if correction is None else _enum(Correction, correction, "correction")
     if lower_is_better is None or isinstance(lower_is_better, bool):
@@ -1030,38 +1336,11 @@ def analyse_many(
         flags = list(lower_is_better)
         if len(flags) != len(metrics):
             raise StatsError("lower_is_better needs one flag per metric", field="lower_is_better")
-    results = [
-        analyse(
-            metric_type,
-            variations,
-            lower_is_better=flags[i],
-            **options,
-        )
+    preps = [
+        _prepare(metric_type, variations, lower_is_better=flags[i], **options)
         for i, (metric_type, variations) in enumerate(metrics)
     ]
-    if corr is None or not results:
-        return tuple(results)
-    if results[0].method is Method.BAYESIAN:
-        raise StatsError("a p-value correction does not apply to the Bayesian method", field="correction")
-    adjusted: dict[str, FloatArray] = {}
-    for scale in ("absolute", "relative"):
-        p = [getattr(c, scale).p_value for r in results for c in r.comparisons]
-        adjusted[scale] = adjust_p_values(np.asarray(p, dtype=np.float64), corr)
-    out: list[MetricResult] = []
-    position = 0
-    for result in results:
-        comparisons = []
-        for comp in result.comparisons:
-            comparisons.append(
-                dataclasses.replace(
-                    comp,
-                    absolute=dataclasses.replace(comp.absolute, adjusted_p_value=float(adjusted["absolute"][position])),
-                    relative=dataclasses.replace(comp.relative, adjusted_p_value=float(adjusted["relative"][position])),
-                )
-            )
-            position += 1
-        out.append(dataclasses.replace(result, comparisons=tuple(comparisons), correction=corr))
-    return tuple(out)
+    return tuple(_corrected(preps, corr))
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -7,10 +7,17 @@ Invariants:
   tests compare them with a direct call); nothing is rounded here, pages format.
 - A metric that cannot be analysed (too few units, a zero denominator) gets an ``error`` in plain words and is
   left out of the correction family; the others are still analysed.
+- Every effect row takes its intervals, p-value and verdict from one test (the engine's test of the absolute
+  difference; the relative interval is Fieller's on the same statistic): both intervals exclude 0, the p-value used
+  for the verdict (adjusted under Holm or BH) is below alpha, and the verdict is not "inconclusive" -- all three or
+  none. Under a correction both intervals are drawn at the row's ``interval_alpha`` (the engine's
+  ``interval_levels``). Bayesian rows: the central ``1 - alpha`` credible intervals exclude 0 exactly when the
+  chance to win is outside ``[alpha/2, 1 - alpha/2]``, which is when the verdict is better or worse.
 - The SRM check uses the units per variation after exclusions against the configured weights; it warns at
   ``p < 0.001`` (the engine's threshold) and says which variation is off and by how much.
-- The cumulative series runs the same analysis on running sums of the daily cohorts (``data.days``): the value
-  on day d uses every unit first exposed up to d, so its last point equals the overall result.
+- The cumulative series runs the same analysis (every analysable metric, the same correction) on running sums of
+  the daily cohorts (``data.days``): the value on day d uses every unit first exposed up to d, so its last point
+  equals the overall result, interval included.
 - NaN and infinities never leave this module: they become ``None``.
 """
 
@@ -69,6 +76,7 @@ class EffectRow:
     relative: Interval
     verdict: str  # better, worse, inconclusive, unknown
     significant: bool
+    interval_alpha: float  # the error rate of both intervals: alpha, or the adjusted level under a correction
 
 
 @dataclass
@@ -122,6 +130,7 @@ class Readout:
     guardrail_warnings: list[str]
     notes: list[str]
     series: list[SeriesPoint]
+    family_size: int = 0  # comparisons the correction ran over (0 without a correction)
 
     @property
     def total_units(self) -> int:
@@ -172,15 +181,21 @@ def _options(settings: Settings) -> dict[str, Any]:
 
 
 def verdict(effect: Interval, *, method: str, alpha: float, lower_is_better: bool) -> tuple[str, bool]:
-    """(better | worse | inconclusive | unknown, significant) of a relative effect, in the metric's direction."""
+    """(better | worse | inconclusive | unknown, significant) of an effect, in the metric's direction.
+
+    Frequentist and sequential: significant when the p-value (the adjusted one under a correction) is below alpha,
+    which is when the row's intervals exclude 0. Bayesian: better when the chance to win is above ``1 - alpha/2``,
+    worse when below ``alpha/2``, which is when the central ``1 - alpha`` credible interval excludes 0 (with a flat
+    prior, the same rows as the two-sided test at alpha).
+    """
     if effect.estimate is None:
         return "unknown", False
     if method == "bayesian":
         if effect.chance_to_win is None:
             return "unknown", False
-        if effect.chance_to_win >= 1 - alpha:
+        if effect.chance_to_win > 1 - alpha / 2:
             return "better", True
-        if effect.chance_to_win <= alpha:
+        if effect.chance_to_win < alpha / 2:
             return "worse", True
         return "inconclusive", False
     p = effect.adjusted_p_value if effect.adjusted_p_value is not None else effect.p_value
@@ -218,18 +233,20 @@ def _readout(definition: MetricDef, result: stats.MetricResult, settings: Settin
             )
         )
     for comparison in result.comparisons:
-        relative = _interval(comparison.relative)
+        absolute = _interval(comparison.absolute)
+        # The absolute effect carries the test (and exists even when the control mean is 0).
         label, significant = verdict(
-            relative, method=settings.method, alpha=settings.alpha, lower_is_better=definition.lower_is_better
+            absolute, method=settings.method, alpha=settings.alpha, lower_is_better=definition.lower_is_better
         )
         readout.effects.append(
             EffectRow(
                 comparison.variation,
                 names[comparison.variation],
-                _interval(comparison.absolute),
-                relative,
+                absolute,
+                _interval(comparison.relative),
                 label,
                 significant,
+                comparison.interval_alpha,
             )
         )
     for warning in result.warnings:
@@ -288,22 +305,62 @@ def guardrail_message(metric: MetricReadout, effect: EffectRow, method: str) -> 
     )
 
 
-def _series(data: Any, definition: MetricDef, settings: Settings) -> list[SeriesPoint]:
-    """The primary metric's relative effect on cumulative data, one point per cohort day and treatment."""
-    days = list(getattr(data, "days", ()) or ())
-    running: list[stats.SufficientStats] | None = None
+def _correction(settings: Settings) -> str | None:
+    return None if settings.correction in ("", "none") or settings.method == "bayesian" else settings.correction
+
+
+def _analyse_family(
+    metrics: dict[str, Sequence[stats.SufficientStats]], definitions: Sequence[MetricDef], settings: Settings
+) -> tuple[dict[str, stats.MetricResult], dict[str, stats.StatsError]]:
+    """Every metric analysed with the experiment's settings, corrected across all that can be analysed.
+
+    Each metric is tried alone first, so one unanalysable metric (reported in the second dict) does not sink the
+    others; the rest form the correction family."""
     options = _options(settings)
+    errors: dict[str, stats.StatsError] = {}
+    good: list[MetricDef] = []
+    for definition in definitions:
+        try:
+            stats.analyse(
+                definition.kind, metrics[definition.key], lower_is_better=definition.lower_is_better, **options
+            )
+        except stats.StatsError as exc:
+            errors[definition.key] = exc
+            continue
+        good.append(definition)
+    if not good:
+        return {}, errors
+    results = stats.analyse_many(
+        [(d.kind, metrics[d.key]) for d in good],
+        correction=_correction(settings),
+        lower_is_better=[d.lower_is_better for d in good],
+        **options,
+    )
+    return {d.key: result for d, result in zip(good, results, strict=True)}, errors
+
+
+def _series(data: Any, primary: MetricDef, definitions: Sequence[MetricDef], settings: Settings) -> list[SeriesPoint]:
+    """The primary metric's relative effect on cumulative data, one point per cohort day and treatment, analysed in
+    the same family (and with the same correction) as the overall result."""
+    days = list(getattr(data, "days", ()) or ())
+    running: dict[str, list[stats.SufficientStats]] = {}
     points: list[SeriesPoint] = []
     for day in days:
-        batch = day.metrics.get(definition.key)
-        if batch is None:
+        for definition in definitions:
+            batch = day.metrics.get(definition.key)
+            if batch is None:
+                continue
+            current = running.get(definition.key)
+            running[definition.key] = (
+                list(batch) if current is None else [a + b for a, b in zip(current, batch, strict=True)]
+            )
+        primary_sums = running.get(primary.key)
+        if primary_sums is None or any(s.n < 2 for s in primary_sums):
             continue
-        running = list(batch) if running is None else [a + b for a, b in zip(running, batch, strict=True)]
-        if any(s.n < 2 for s in running):
-            continue
-        try:
-            result = stats.analyse(definition.kind, running, lower_is_better=definition.lower_is_better, **options)
-        except stats.StatsError:
+        present = [d for d in definitions if d.key in running and all(s.n >= 2 for s in running[d.key])]
+        results, _ = _analyse_family(running, present, settings)
+        result = results.get(primary.key)
+        if result is None:
             continue
         for comparison in result.comparisons:
             relative = comparison.relative
@@ -311,7 +368,7 @@ def _series(data: Any, definition: MetricDef, settings: Settings) -> list[Series
                 SeriesPoint(
                     day.day,
                     comparison.variation,
-                    sum(s.n for s in running),
+                    sum(s.n for s in primary_sums),
                     _finite(relative.estimate),
                     _finite(relative.ci_low),
                     _finite(relative.ci_high),
@@ -345,32 +402,21 @@ def analyse_experiment(data: Any, definitions: Sequence[MetricDef], settings: Se
         except stats.StatsError:
             srm = None
     shortage = _not_enough(units, names)
-    options = _options(settings)
     readouts: dict[str, MetricReadout] = {}
-    good: list[MetricDef] = []
+    present: list[MetricDef] = []
     for definition in definitions:
-        variations = data.metrics.get(definition.key)
-        if shortage or variations is None:
+        if shortage or data.metrics.get(definition.key) is None:
             readouts[definition.key] = MetricReadout(definition, error=shortage or "No data for this metric yet.")
-            continue
-        try:  # analysed alone first, so one unanalysable metric does not sink the others
-            stats.analyse(definition.kind, variations, lower_is_better=definition.lower_is_better, **options)
-        except stats.StatsError as exc:
-            readouts[definition.key] = MetricReadout(definition, error=_plain_stats_error(exc, names))
-            continue
-        good.append(definition)
-    if good:
-        correction = (
-            None if settings.correction in ("", "none") or settings.method == "bayesian" else settings.correction
-        )
-        results = stats.analyse_many(
-            [(d.kind, data.metrics[d.key]) for d in good],
-            correction=correction,
-            lower_is_better=[d.lower_is_better for d in good],
-            **options,
-        )
-        for definition, result in zip(good, results, strict=True):
-            readouts[definition.key] = _readout(definition, result, settings)
+        else:
+            present.append(definition)
+    results, errors = _analyse_family(data.metrics, present, settings)
+    for definition in present:
+        if definition.key in errors:
+            readouts[definition.key] = MetricReadout(
+                definition, error=_plain_stats_error(errors[definition.key], names)
+            )
+        else:
+            readouts[definition.key] = _readout(definition, results[definition.key], settings)
     metrics = [readouts[d.key] for d in definitions]
     guardrails = [
         guardrail_message(metric, effect, settings.method)
@@ -380,7 +426,8 @@ def analyse_experiment(data: Any, definitions: Sequence[MetricDef], settings: Se
         if effect.verdict == "worse"
     ]
     primary = next((d for d in definitions if d.role == "primary"), None)
-    series = _series(data, primary, settings) if primary is not None and not shortage else []
+    series = _series(data, primary, present, settings) if primary is not None and not shortage else []
+    family = next((r.family_size for r in results.values() if r.family_size), 0)
     return Readout(
         settings=settings,
         units=units,
@@ -393,6 +440,7 @@ def analyse_experiment(data: Any, definitions: Sequence[MetricDef], settings: Se
         guardrail_warnings=guardrails,
         notes=notes,
         series=series,
+        family_size=family,
     )
 
 
@@ -406,6 +454,7 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
         "method": readout.settings.method,
         "alpha": readout.settings.alpha,
         "correction": readout.settings.correction,
+        "correction_family_size": readout.family_size,
         "variations": list(readout.settings.variation_names),
         "weights": list(readout.settings.weights),
         "units": list(readout.units),
@@ -442,6 +491,7 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
                         "name": e.name,
                         "verdict": e.verdict,
                         "significant": e.significant,
+                        "interval_alpha": e.interval_alpha,
                         "absolute": interval(e.absolute),
                         "relative": interval(e.relative),
                     }

@@ -227,7 +227,9 @@ def experiment_decide(request, experiment_id: PathId, payload: ExperimentDecideI
 @requires(Scope.WORKSPACE_READ)
 def results_get(request, experiment_id: PathId):
     """The analysis as data: per metric and variation the means and effects with intervals, p-values (or chances
-    to win), the SRM check, guardrail warnings and the primary metric's cumulative effect per day."""
+    to win), the SRM check, guardrail warnings and the primary metric's cumulative effect per day. Each effect's
+    intervals, p-value and verdict come from one test; under a correction the intervals are drawn at the effect's
+    ``interval_alpha`` so that they exclude 0 exactly when the adjusted p-value is below alpha."""
     experiment, readout = selectors.experiment_results(actor=request.auth, id=experiment_id)
     base = {"experiment_id": experiment.pk, "key": experiment.key, "status": experiment.status}
     if readout is None:

@@ -297,6 +297,10 @@ class ExperimentEffectOut(Schema):
     name: str
     verdict: Literal["better", "worse", "inconclusive", "unknown"]
     significant: bool
+    interval_alpha: float = Field(
+        description="Error rate of both intervals: alpha, or under Holm/BH the level that agrees with the adjusted "
+        "p-value (Holm: the level of the step that tested it; BH: Benjamini-Yekutieli R*alpha/m)"
+    )
     absolute: ExperimentIntervalOut
     relative: ExperimentIntervalOut
 
@@ -349,6 +353,9 @@ class ExperimentResultsOut(Schema):
     method: AnalysisMethod
     alpha: float
     correction: CorrectionName
+    correction_family_size: int = Field(
+        0, description="Comparisons (metric x treatment) the correction ran over; 0 without a correction"
+    )
     variations: list[str]
     weights: list[float]
     units: list[int]

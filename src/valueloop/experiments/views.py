@@ -604,6 +604,30 @@ def _forest(readout) -> charts.Forest | None:
     return charts.forest(rows) if rows else None
 
 
+def _adjustment(readout) -> dict[str, str] | None:
+    """What the page says about adjusted intervals: a short line and the tooltip, or None when nothing is adjusted."""
+    settings = readout.settings
+    if settings.method == "bayesian" or settings.correction in ("", "none") or not readout.family_size:
+        return None
+    m = readout.family_size
+    alpha = f"{settings.alpha:g}"
+    if settings.correction == "holm":
+        name = "Holm"
+        detail = (
+            f"Holm's step-down procedure tests the {m} comparisons from the smallest p-value up, at α/{m}, "
+            f"α/{m - 1}, … (α = {alpha}) until one is not significant. Each interval is drawn at the level of the "
+            f"step that tested its comparison, so it excludes zero exactly when the adjusted p-value is below {alpha}."
+        )
+    else:
+        name = "Benjamini–Hochberg"
+        detail = (
+            f"Benjamini–Yekutieli false-coverage-rate intervals: every interval is drawn at error rate R·α/{m} "
+            f"(R = the number of significant comparisons, at least 1; α = {alpha}), so they exclude zero exactly for "
+            "the comparisons Benjamini–Hochberg finds significant."
+        )
+    return {"short": f"intervals adjusted for {m} comparisons, {name}", "name": name, "count": str(m), "detail": detail}
+
+
 def _results_context(actor, experiment, readout, *, errors=None, decision_form=None) -> dict[str, Any]:
     environments = flags.environment_choices(actor.workspace)
     rollout_choices = [e for e in environments if e["id"] == experiment.environment_id or e["key"] == "production"]
@@ -622,6 +646,7 @@ def _results_context(actor, experiment, readout, *, errors=None, decision_form=N
         "readout": readout,
         "unit_rows": list(zip(names, readout.units, strict=False)) if readout is not None else [],
         "forest": _forest(readout) if readout is not None else None,
+        "adjustment": _adjustment(readout) if readout is not None else None,
         "timeline": timeline,
         "series_rows": series_rows,
         "decision_variation": names[decision.variation]

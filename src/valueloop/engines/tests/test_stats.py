@@ -12,6 +12,8 @@ import time
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import integrate, optimize
 from scipy import stats as sps
 from statsmodels.stats import proportion as smp
@@ -37,6 +39,8 @@ from valueloop.engines.stats import (
     confidence_sequence,
     expected_duration,
     expected_loss,
+    fieller_interval,
+    interval_levels,
     merge,
     minimum_detectable_effect,
     normal_posterior,
@@ -47,6 +51,8 @@ from valueloop.engines.stats import (
     sufficient_stats,
     unit_totals,
 )
+
+from .random_experiments import KINDS, random_variations, row_agreement
 
 Z975 = sps.norm.ppf(0.975)
 
@@ -278,15 +284,28 @@ def test_binomial_from_raw_zero_one_data_equals_counts():
     assert analyse("binomial", counts).comparisons[0] == from_raw
 
 
-# --- relative effects and ratio metrics: the delta method -------------------------------------------------------------
+# --- relative effects and ratio metrics: the delta method, Fieller's interval -----------------------------------------
 
 
 def delta_method_variance(gradient: np.ndarray, covariance: np.ndarray) -> float:
     return float(gradient @ covariance @ gradient)
 
 
+def fieller_ends(m_t: float, m_c: float, v_t: float, v_c: float, crit: float) -> tuple[float, float]:
+    """Fieller's interval for m_t / m_c - 1 found by root finding: the ratios r at which the test of m_t - r m_c = 0
+    (variance v_t + r^2 v_c) sits exactly on the critical value, on either side of the estimate."""
+
+    def excess(r: float) -> float:
+        return abs(m_t - r * m_c) / math.sqrt(v_t + r * r * v_c) - crit
+
+    point = m_t / m_c
+    low = optimize.brentq(excess, point - 50 * math.sqrt(v_t + v_c) / m_c, point, xtol=1e-15, rtol=1e-14)
+    high = optimize.brentq(excess, point, point + 50 * math.sqrt(v_t + v_c) / m_c, xtol=1e-15, rtol=1e-14)
+    return low - 1, high - 1
+
+
 @pytest.mark.parametrize("metric", ["mean", "binomial"])
-def test_relative_effect_uses_the_delta_method(metric):
+def test_relative_effect_has_the_delta_method_error_and_the_fieller_interval(metric):
     rng = np.random.default_rng(11)
     if metric == "binomial":
         control, treatment = (rng.random(3000) < 0.2).astype(float), (rng.random(3500) < 0.23).astype(float)
@@ -307,7 +326,10 @@ def test_relative_effect_uses_the_delta_method(metric):
     assert comp.relative.estimate == pytest.approx(g(point), rel=1e-10)
     assert comp.relative.std_error**2 == pytest.approx(delta_method_variance(gradient, cov), rel=1e-5)
     crit = Z975 if metric == "binomial" else sps.t.ppf(0.975, comp.df)
-    assert comp.relative.ci_high - comp.relative.estimate == pytest.approx(crit * comp.relative.std_error, rel=1e-10)
+    # The interval is Fieller's on the absolute effect's test (same statistic, same df), not estimate +- crit * se.
+    low, high = fieller_ends(m_t, m_c, cov[0, 0], cov[1, 1], crit)
+    assert (comp.relative.ci_low, comp.relative.ci_high) == pytest.approx((low, high), rel=1e-9)
+    assert comp.relative.p_value == comp.absolute.p_value
 
 
 def test_relative_interval_covers_at_the_nominal_rate():
@@ -529,10 +551,16 @@ def test_sequential_relative_effect_uses_the_same_boundary():
     stats = [SufficientStats(5000, 500, 500), SufficientStats(5000, 560, 560)]
     seq = analyse("binomial", stats, method="sequential", planned_n=10_000).comparisons[0]
     fixed = analyse("binomial", stats).comparisons[0]
-    low, high = confidence_sequence(fixed.relative.estimate, fixed.relative.std_error**2, 10_000, planned_n=10_000)
-    assert (seq.relative.ci_low, seq.relative.ci_high) == pytest.approx((float(low), float(high)), rel=1e-12)
+    var = fixed.absolute.std_error**2
+    low, high = confidence_sequence(fixed.absolute.estimate, var, 10_000, planned_n=10_000)
+    assert (seq.absolute.ci_low, seq.absolute.ci_high) == pytest.approx((float(low), float(high)), rel=1e-12)
+    # The relative sequence is Fieller's with the sequence's boundary in place of the z.
+    boundary = (float(high) - fixed.absolute.estimate) / math.sqrt(var)
+    want = fieller_ends(0.112, 0.1, 0.112 * 0.888 / 5000, 0.1 * 0.9 / 5000, boundary)
+    assert (seq.relative.ci_low, seq.relative.ci_high) == pytest.approx(want, rel=1e-9)
     assert seq.relative.ci_high - seq.relative.ci_low > fixed.relative.ci_high - fixed.relative.ci_low
     assert seq.absolute.p_value > fixed.absolute.p_value
+    assert seq.relative.p_value == seq.absolute.p_value
 
 
 # --- Bayesian --------------------------------------------------------------------------------------------------------
@@ -611,11 +639,9 @@ def test_bayesian_proper_prior_on_the_relative_effect_shrinks_towards_its_mean()
     flat = analyse("binomial", stats, method="bayesian").comparisons[0]
     prior = Prior(proper=True, mean=0.0, variance=0.1**2)
     shrunk = analyse("binomial", stats, method="bayesian", prior=prior).comparisons[0]
-    want_mean, want_var = normal_posterior(
-        flat.relative.estimate, flat.relative.std_error**2, prior_mean=0.0, prior_variance=0.01
-    )
-    assert shrunk.relative.estimate == pytest.approx(float(want_mean), rel=1e-12)
-    assert shrunk.relative.std_error == pytest.approx(math.sqrt(want_var), rel=1e-12)
+    # One posterior, on the absolute effect; the relative effect is it over the control mean (0.1).
+    assert shrunk.relative.estimate == pytest.approx(shrunk.absolute.estimate / 0.1, rel=1e-12)
+    assert shrunk.relative.chance_to_win == shrunk.absolute.chance_to_win
     assert 0 < shrunk.relative.estimate < flat.relative.estimate
     assert shrunk.relative.chance_to_win < flat.relative.chance_to_win
     # The absolute effect gets the same prior scaled by the control mean (0.1): N(0, 0.1^2 x 0.1^2).
@@ -952,3 +978,165 @@ def test_analysis_from_sufficient_statistics_is_fast():
             best = min(best, (time.perf_counter() - start) / 200)
         print(f"analyse({method}) from sufficient statistics: {best * 1e6:.0f} µs")
         assert best < 5e-3  # ~0.1-0.3 ms idle, under 1 ms on a loaded machine; scipy.stats objects would cost more
+
+
+# --- one test per row: intervals, p-values and chances to win agree ------------------------------------------------
+
+
+@settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=3),
+    k=st.integers(2, 4),
+    cuped=st.booleans(),
+    centred=st.booleans(),
+    plan=st.sampled_from(
+        [
+            ("frequentist", None),
+            ("frequentist", "holm"),
+            ("frequentist", "bh"),
+            ("sequential", None),
+            ("sequential", "holm"),
+            ("sequential", "bh"),
+            ("bayesian", None),
+        ]
+    ),
+    alpha=st.sampled_from([0.01, 0.05, 0.1]),
+    proper=st.booleans(),
+)
+def test_analyse_many__every_row_s_intervals_agree_with_its_test(seed, kinds, k, cuped, centred, plan, alpha, proper):
+    method, correction = plan
+    rng = np.random.default_rng(seed)
+    metrics = [(kind, random_variations(rng, kind, k, cuped=cuped, centred=centred)) for kind in kinds]
+    prior = Prior(proper=proper, mean=0.02, variance=0.2**2)
+    results = analyse_many(metrics, correction=correction, method=method, alpha=alpha, cuped=cuped, prior=prior)
+    for result in results:
+        unbounded = {w.variation for w in result.warnings if w.code is WarningCode.RELATIVE_UNBOUNDED}
+        for comp in result.comparisons:
+            if math.isnan(comp.absolute.ci_low):  # no variance in this draw: nothing is claimed
+                assert comp.absolute.p_value is None or math.isnan(comp.absolute.p_value)
+                continue
+            abs_out, rel_out, rejects = row_agreement(comp, method=method, alpha=alpha)
+            assert abs_out == rejects, (comp, result.correction)
+            if rel_out is None:
+                assert comp.variation in unbounded or math.isnan(comp.relative.estimate)
+            else:
+                assert rel_out == abs_out, comp
+                assert comp.relative.ci_low <= comp.relative.estimate <= comp.relative.ci_high
+            # Adjusted levels are never looser than alpha (equal when Holm has one comparison or BH rejects all).
+            assert comp.interval_alpha == alpha if correction is None else comp.interval_alpha <= alpha
+
+
+def holm_levels_by_the_book(p: np.ndarray, alpha: float) -> np.ndarray:
+    """Holm (1979) literally: step through the sorted p-values at alpha / (m - i + 1) until one is not rejected;
+    every comparison from there on keeps the level of that step."""
+    m = p.size
+    levels = np.empty(m)
+    stopped = None
+    for step, index in enumerate(np.argsort(p, kind="stable"), start=1):
+        level = alpha / (m - step + 1) if stopped is None else stopped
+        if stopped is None and not p[index] < level:
+            stopped = level
+        levels[index] = level
+    return levels
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+def test_interval_levels__agree_with_statsmodels_holm_and_bh_rejections(alpha):
+    rng = np.random.default_rng(71)
+    seen = {"holm": set(), "fdr_bh": set()}
+    for size in (1, 2, 3, 5, 12, 40):
+        for draw in range(200):
+            p = np.where(rng.random(size) < 0.5, rng.uniform(0, 0.03, size), rng.uniform(0, 1, size))
+            holm = interval_levels(p, "holm", alpha)
+            np.testing.assert_allclose(holm, holm_levels_by_the_book(p, alpha), rtol=1e-15)
+            if draw < 3:  # statsmodels' Holm runs gc.collect() on every call (~0.2 s): a sample suffices
+                assert ((p < holm) == multipletests(p, alpha=alpha, method="holm")[0]).all()
+            rejected = adjust_p_values(p, "holm") < alpha
+            assert ((p < holm) == rejected).all()
+            bh = interval_levels(p, "bh", alpha)
+            rejected = multipletests(p, alpha=alpha, method="fdr_bh")[0]
+            assert ((p < bh) == rejected).all()
+            np.testing.assert_allclose(bh, alpha * max(int(rejected.sum()), 1) / size, rtol=1e-15)
+            seen["holm"].add(int(rejected.sum()) == size)
+            seen["fdr_bh"].add(int(rejected.sum()) == 0)
+    assert seen == {"holm": {True, False}, "fdr_bh": {True, False}}  # all, some and none rejected all happened
+    np.testing.assert_array_equal(interval_levels([0.01, 0.2], None, alpha), [alpha, alpha])
+    got = interval_levels([0.001, np.nan, 0.04], "holm", alpha)
+    assert got[1] == alpha and got[0] == alpha / 2
+
+
+def test_analyse__holm_intervals_are_welch_intervals_at_the_step_level_as_in_statsmodels():
+    rng = np.random.default_rng(72)
+    arms = [rng.normal(10.0 + lift, 3.0, 800) for lift in (0.0, 0.55, 0.35, 0.05)]
+    variation = np.concatenate([np.full(a.size, j) for j, a in enumerate(arms)])
+    result = analyse("mean", sufficient_stats(variation, np.concatenate(arms)), correction="holm")
+    raw = np.array([c.absolute.p_value for c in result.comparisons])
+    reject, adjusted, *_ = multipletests(raw, alpha=0.05, method="holm")
+    assert reject.any() and not reject.all()  # the data make Holm stop part-way
+    assert result.family_size == 3
+    for comp, want_adjusted, rejected, level in zip(
+        result.comparisons, adjusted, reject, holm_levels_by_the_book(raw, 0.05), strict=True
+    ):
+        assert comp.absolute.adjusted_p_value == pytest.approx(want_adjusted, rel=1e-12)
+        assert comp.interval_alpha == pytest.approx(level, rel=1e-15)
+        low, high = CompareMeans(DescrStatsW(arms[comp.variation]), DescrStatsW(arms[0])).tconfint_diff(
+            alpha=level, usevar="unequal"
+        )
+        assert (comp.absolute.ci_low, comp.absolute.ci_high) == pytest.approx((low, high), rel=1e-9)
+        assert (comp.absolute.ci_low > 0 or comp.absolute.ci_high < 0) == rejected
+
+
+def test_analyse_many__bh_intervals_are_benjamini_yekutieli_wald_intervals_as_in_statsmodels():
+    counts = [(4000, 400), (4000, 470), (4000, 415), (4000, 452)]
+    result = analyse_many([("binomial", [SufficientStats(n, x, x) for n, x in counts])] * 2, correction="bh")
+    raw = np.array([c.absolute.p_value for r in result for c in r.comparisons])
+    reject = multipletests(raw, alpha=0.05, method="fdr_bh")[0]
+    level = 0.05 * int(reject.sum()) / raw.size
+    assert 0 < reject.sum() < raw.size and result[0].family_size == 6
+    comps = [c for r in result for c in r.comparisons]
+    for comp, rejected in zip(comps, reject, strict=True):
+        n, x = counts[comp.variation]
+        low, high = smp.confint_proportions_2indep(x, n, 400, 4000, method="wald", compare="diff", alpha=level)
+        assert comp.interval_alpha == pytest.approx(level, rel=1e-15)
+        assert (comp.absolute.ci_low, comp.absolute.ci_high) == pytest.approx((low, high), rel=1e-9)
+        assert (comp.relative.ci_low > 0) == (comp.absolute.ci_low > 0) == rejected
+
+
+def test_analyse__adjusted_sequential_intervals_keep_the_tuning_of_alpha():
+    stats = [SufficientStats(3000, 300, 300), SufficientStats(3000, 365, 365), SufficientStats(3000, 330, 330)]
+    plain = analyse("binomial", stats, method="sequential", planned_n=6000)
+    holm = analyse("binomial", stats, method="sequential", planned_n=6000, correction="holm")
+    for before, after in zip(plain.comparisons, holm.comparisons, strict=True):
+        low, high = confidence_sequence(
+            before.absolute.estimate, before.absolute.std_error**2, 6000, planned_n=6000, level=after.interval_alpha
+        )
+        assert (after.absolute.ci_low, after.absolute.ci_high) == pytest.approx((float(low), float(high)), rel=1e-12)
+        assert after.absolute.p_value == before.absolute.p_value  # the always-valid p-value itself is unchanged
+        assert after.absolute.ci_high - after.absolute.ci_low > before.absolute.ci_high - before.absolute.ci_low
+        p = after.absolute.adjusted_p_value
+        assert (after.absolute.ci_low > 0 or after.absolute.ci_high < 0) == (p < 0.05)
+
+
+def test_fieller_interval__unbounded_when_the_denominator_is_not_significant():
+    # Control mean 0.02 with standard error 0.05: no bounded interval for the ratio, at any sign of the numerator.
+    low, high = fieller_interval([0.3, -0.3, 0.0], 0.01, 0.02, 0.05**2, -(0.05**2), Z975)
+    assert np.isnan(low).all() and np.isnan(high).all()
+    result = analyse("mean", [SufficientStats(400, 4.0, 400.0), SufficientStats(400, 100.0, 425.0)])
+    (comp,) = result.comparisons
+    assert comp.absolute.ci_low > 0 and math.isnan(comp.relative.ci_low) and math.isnan(comp.relative.ci_high)
+    assert [w.variation for w in result.warnings if w.code is WarningCode.RELATIVE_UNBOUNDED] == [1]
+
+
+def test_bayesian__chance_to_win_and_both_credible_intervals_agree_on_the_same_rows():
+    rng = np.random.default_rng(73)
+    decided = set()
+    for _ in range(300):
+        kind = str(rng.choice(KINDS))
+        stats = random_variations(rng, kind, 2)
+        for prior in (Prior(), Prior(proper=True, mean=0.0, variance=0.05**2)):
+            (comp,) = analyse(kind, stats, method="bayesian", prior=prior).comparisons
+            abs_out, rel_out, rejects = row_agreement(comp, method="bayesian", alpha=0.05)
+            assert abs_out == rejects and rel_out in (None, abs_out)
+            decided.add(rejects)
+    assert decided == {True, False}

@@ -31,17 +31,40 @@ def pct(value, decimals: int = 2) -> str:
 
 @register.filter
 def spct(value, decimals: int = 1) -> str:
-    """0.0452 -> "+4.5%"."""
-    return f"{value * 100:+.{int(decimals)}f}%" if _ok(value) else "—"
+    """0.0452 -> "+4.5%"; a change that would round to zero keeps two significant digits ("+0.0041%"), so an
+    interval end just above zero never reads as touching it."""
+    if not _ok(value):
+        return "—"
+    text = f"{value * 100:+.{int(decimals)}f}%"
+    if value != 0 and float(text[:-1]) == 0:
+        text = f"{value * 100:+.2g}%"
+    return text
 
 
 @register.filter
-def pval(value) -> str:
+def pval(value, alpha=None) -> str:
+    """A p-value to 3 decimals (4 below 0.01). Given ``alpha``, a p-value below it never rounds up to it: 0.04996
+    at alpha 0.05 reads "< 0.05", not "0.050" beside a significant verdict."""
     if not _ok(value):
         return "—"
     if value < 0.0001:
         return "< 0.0001"
-    return f"{value:.4f}" if value < 0.01 else f"{value:.3f}"
+    text = f"{value:.4f}" if value < 0.01 else f"{value:.3f}"
+    if _ok(alpha) and value < alpha <= float(text):
+        return f"< {alpha:g}"
+    return text
+
+
+@register.filter
+def confidence(alpha, divisor: int = 1) -> str:
+    """The confidence level of an error rate: 0.0125 -> "98.75%"; ``divisor`` 2 gives the one-sided 1 - alpha/2."""
+    return f"{(1 - alpha / int(divisor)) * 100:.4g}%" if _ok(alpha) else "—"
+
+
+@register.filter
+def share(alpha, divisor: int = 1) -> str:
+    """An error rate as a percentage: 0.05 -> "5%", with ``divisor`` 2 -> "2.5%"."""
+    return f"{alpha / int(divisor) * 100:.4g}%" if _ok(alpha) else "—"
 
 
 @register.filter
@@ -58,7 +81,8 @@ def sabs(value, kind: str = "mean") -> str:
     if not _ok(value):
         return "—"
     if kind == "binomial":
-        return f"{value * 100:+.2f} pp"
+        text = f"{value * 100:+.2f}"
+        return (f"{value * 100:+.2g}" if value != 0 and float(text) == 0 else text) + " pp"
     text = _sig(value)
     return text if text.startswith("-") or value == 0 else "+" + text
 
