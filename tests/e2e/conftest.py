@@ -98,8 +98,20 @@ def browser_errors() -> BrowserErrors:
     return BrowserErrors()
 
 
+@pytest.fixture(scope="session")
+def warm_live_server(live_server):
+    """Answer one request before the first browser opens: the live server's first request imports the
+    whole URLconf (seconds on a loaded machine), which would otherwise eat the first page's timeout."""
+    import urllib.request
+
+    with urllib.request.urlopen(live_server.url + "/accounts/login/", timeout=120) as response:
+        response.read()
+    return live_server
+
+
 @pytest.fixture
-def new_page(browser, live_server, browser_errors):
+def new_page(browser, warm_live_server, browser_errors):
+    live_server = warm_live_server
     """Open a fresh browser context (own cookies) at a viewport; closes them all at the end."""
     contexts = []
 
