@@ -39,11 +39,11 @@ from valueloop.core.tenancy import Actor
 from . import selectors
 from .models import EVIDENCE_IMPORTANCE, Evidence, LoopNotification
 
-# Linking evidence reshapes the portfolio's priorities, so for now it needs PORTFOLIO_WRITE. An
-# "evidence.write" scope for contributors (support, sales, research) is proposed to the lead.
-WRITE_SCOPE = Scope.VOICE_WRITE  # contributors (support, sales, research) too
-# Emailing customers speaks for the company: product managers and owners (PORTFOLIO_WRITE), even
-# if linking evidence opens up to contributors.
+# Linking what customers said to a problem or feature is voice-of-the-customer work: VOICE_WRITE, which
+# contributors (support, sales, research) hold as well as admins, product managers and owners.
+WRITE_SCOPE = Scope.VOICE_WRITE
+# Emailing customers speaks for the company: product managers and owners (PORTFOLIO_WRITE), although
+# contributors may link evidence.
 NOTIFY_SCOPE = Scope.PORTFOLIO_WRITE
 FIELDS = [
     "target_type",
