@@ -71,10 +71,18 @@ def test_emerging__money_is_in_the_workspace_currency(themed, whisper):
 
 
 def test_emerging__future_dated_items_do_not_break_detection(themed, whisper):
-    item = whisper[1][0]
-    FeedbackItem.objects.filter(pk=item.pk).update(received_at=timezone.now() + dt.timedelta(days=3))
+    theme, items = whisper
+    FeedbackItem.objects.filter(pk=items[0].pk).update(received_at=timezone.now() + dt.timedelta(days=3))
     runs.refresh_facts(themed.ws)
-    assert runs.refresh_emerging(themed.ws) >= 0  # no exception: the future item is left out
+    checked = timezone.now()
+    flagged = runs.refresh_emerging(themed.ws)
+    theme.refresh_from_db()
+    # The theme was checked again, and the future mention (and its account) left out, the other four counted.
+    assert theme.emerging_checked_at >= checked
+    assert theme.emerging_stats["mentions"] == len(items) - 1
+    assert theme.emerging_stats["accounts"] == len(items) - 1
+    assert theme.emerging_explanation.startswith(f"{len(items) - 1} mentions from {len(items) - 1} accounts")
+    assert flagged == Theme.objects.filter(workspace=themed.ws, emerging=True).count() >= 1
 
 
 def test_digest__once_per_iso_week_with_emerging_and_links(themed, whisper, django_capture_on_commit_callbacks):
