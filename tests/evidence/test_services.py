@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.evidence import factories as f
+from tests.factories import ContactFactory, CustomerFactory, FeedbackItemFactory
 from valueloop.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
 from valueloop.evidence.models import Evidence
-from valueloop.evidence.services import evidence_link, evidence_unlink, evidence_update, quote_span
+from valueloop.evidence.services import (
+    evidence_link,
+    evidence_unlink,
+    evidence_update,
+    quote_span,
+)
 from valueloop.research.services import highlight_create, interview_create, interview_update
 
 TEXT = "We export invoices by hand every month.\r\nPlease add automatic bank reconciliation — it takes us 3 days 📅."
@@ -17,9 +22,9 @@ TEXT = "We export invoices by hand every month.\r\nPlease add automatic bank rec
 
 @pytest.fixture
 def item(world):
-    acme = f.customer(world.ws_a, "Acme", 120000, "enterprise")
-    person = f.contact(world.ws_a, "Ana Ruiz", "ana@acme.example", acme)
-    return f.feedback(world.ws_a, TEXT, acme, person, days_ago=3)
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=120000, segment="enterprise")
+    person = ContactFactory(workspace=world.ws_a, name="Ana Ruiz", email="ana@acme.example", customer=acme)
+    return FeedbackItemFactory(workspace=world.ws_a, text=TEXT, customer=acme, contact=person, days_ago=3)
 
 
 def test_evidence_link__feedback_to_feature_copies_customer_and_marks_item_linked(world, item):
@@ -51,7 +56,7 @@ def test_evidence_link__target_or_source_of_another_workspace_is_not_found(world
         evidence_link(actor=world.actor_a, target_type="feature", target_id=world.feature_b.pk, feedback_id=item.pk)
     with pytest.raises(NotFound):
         evidence_link(actor=world.actor_a, target_type="problem", target_id=world.problem_b.pk, feedback_id=item.pk)
-    other = f.feedback(world.ws_b, "Beta says hi")
+    other = FeedbackItemFactory(workspace=world.ws_b, text="Beta says hi")
     with pytest.raises(NotFound):
         evidence_link(actor=world.actor_a, target_type="problem", target_id=world.problem_a.pk, feedback_id=other.pk)
     with pytest.raises(NotFound):
@@ -147,7 +152,7 @@ def test_quote_span__offsets_are_code_points():
 
 
 def test_evidence_link__highlight_without_consent_is_refused_with_a_clear_message(world):
-    acme = f.customer(world.ws_a, "Acme", 50000, "smb")
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=50000, segment="smb")
     interview = interview_create(
         actor=world.actor_a,
         title="Acme call",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 
 import numpy as np
 import pytest
-from django.utils import timezone
 
+from tests.factories import FeedbackItemFactory
 from tests.themes.corpus import TOPICS
 from valueloop.feedback.models import FeedbackItem
 from valueloop.themes import runs
@@ -30,13 +29,7 @@ class CountingBackend:
 
 
 def _item(ws, text, days_ago=1.0, customer=None, title=""):
-    return FeedbackItem.objects.create(
-        workspace=ws,
-        text=text,
-        title=title,
-        customer=customer,
-        received_at=timezone.now() - dt.timedelta(days=days_ago),
-    )
+    return FeedbackItemFactory(workspace=ws, text=text, title=title, customer=customer, days_ago=days_ago)
 
 
 def test_embedding_backend__is_lexical_in_tests():
