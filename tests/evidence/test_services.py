@@ -11,6 +11,7 @@ from valueloop.core.permissions import Role
 from valueloop.evidence.models import Evidence
 from valueloop.evidence.services import (
     evidence_link,
+    evidence_link_many,
     evidence_unlink,
     evidence_update,
     quote_span,
@@ -38,6 +39,43 @@ def test_evidence_link__feedback_to_feature_copies_customer_and_marks_item_linke
     assert item.status == "linked"
     audit = AuditEvent.objects.get(entity_type="evidence", entity_id=evidence.pk)
     assert audit.action == "created" and audit.changes["importance"] == [None, 3]
+
+
+def test_evidence_link_many__quotes_go_in_with_the_links_and_one_audit_record(world, item):
+    plain = FeedbackItemFactory(workspace=world.ws_a, text="No quote for this one.")
+    linked = evidence_link_many(
+        actor=world.actor_a,
+        target_type="problem",
+        target_id=world.problem_a.pk,
+        feedback_ids=[item.pk, plain.pk],
+        importance={item.pk: 4},
+        quotes={item.pk: "Please add automatic bank reconciliation"},
+    )
+    assert linked == 2
+    quoted = Evidence.objects.get(feedback=item)
+    start = TEXT.index("Please add")
+    assert (quoted.quote, quoted.quote_start, quoted.quote_end) == (
+        "Please add automatic bank reconciliation",
+        start,
+        start + len("Please add automatic bank reconciliation"),
+    )
+    assert quoted.importance == 4 and Evidence.objects.get(feedback=plain).quote == ""
+    audit = AuditEvent.objects.get(entity_type="problem", entity_id=world.problem_a.pk, action="evidence_linked")
+    assert audit.changes == {"feedback_items": [None, 2], "quoted": [None, 1]}
+
+
+def test_evidence_link_many__a_quote_not_in_its_text_links_nothing(world, item):
+    plain = FeedbackItemFactory(workspace=world.ws_a, text="No quote for this one.")
+    with pytest.raises(Invalid) as excinfo:
+        evidence_link_many(
+            actor=world.actor_a,
+            target_type="problem",
+            target_id=world.problem_a.pk,
+            feedback_ids=[plain.pk, item.pk],
+            quotes={item.pk: "words nobody wrote"},
+        )
+    assert f"item {item.pk}" in excinfo.value.fields["quotes"]
+    assert not Evidence.objects.exists()
 
 
 def test_evidence_link__needs_exactly_one_source(world, item):
