@@ -126,6 +126,11 @@ class LazyIds(dict):
             self._build(0)
         return self
 
+    def overlay(self, values: dict[str, Any]) -> LazyIds:
+        """These ids with ``values`` on top. Groups not built yet are built by the copy on its own when it needs them
+        (``build_all()`` first to share every row)."""
+        return LazyIds({**self, **values}, list(self._groups))
+
 
 # Valid-looking bodies per write operation; a new write endpoint must add one here.
 def sample_body(operation_id: str, ids: dict[str, Any]) -> dict | None:

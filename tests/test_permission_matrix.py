@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.conftest import token_client
+from tests.conftest import build_for_module, session_world
 from tests.evidence.matrix import evidence_ids
 from tests.experiments.matrix import experiment_ids
 from tests.flags.matrix import flag_ids
@@ -24,14 +24,10 @@ OPERATIONS = api_operations()
 PAGES = pages()
 
 
-def ids_for(world, role: Role) -> dict:
-    """Concrete ids in workspace A for every path parameter the routes use."""
-    actor = world.actor(role)
-    comment = comment_create(actor=actor, entity_type="product", entity_id=world.product_a.pk, body="hello")
+def shared_ids(world) -> LazyIds:
+    """Rows of workspace A that any route may name, whoever calls it (created by A's admin)."""
     invitation, _ = invitation_create(actor=world.actor_a, role="contributor", email="someone@example.com")
-    token, _ = token_create(actor=actor, name="to revoke")
-    target = world.member(Role.CONTRIBUTOR if role != Role.CONTRIBUTOR else Role.STAKEHOLDER)
-    from valueloop.feedback.services import feedback_create, saved_view_create
+    from valueloop.feedback.services import feedback_create
 
     feedback = feedback_create(actor=world.actor_a, text="Alpha feedback about dunning", tags=["dunning"])
     from tests.customers.matrix import customer_ids
@@ -42,17 +38,13 @@ def ids_for(world, role: Role) -> dict:
         "problem_id": world.problem_a.pk,
         "feature_id": world.feature_a.pk,
         "area_id": world.area_a.pk,
-        "member_id": target.pk,
-        "comment_id": comment.pk,
         "invitation_id": invitation.pk,
-        "token_id": token.pk,
         "notification_id": 1,
         "token": "not-a-real-token",
         "section": "customers",
         "uidb64": "MQ",
         "feedback_id": feedback.pk,
         "tag_id": feedback.tags.get().pk,
-        "view_id": saved_view_create(actor=actor, name="My view", query="status=new").pk,
     }
     a = world.actor_a
     return LazyIds(
@@ -75,6 +67,45 @@ def ids_for(world, role: Role) -> dict:
             ),
         ],
     )
+
+
+def ids_for(world, role: Role, shared: LazyIds | None = None) -> LazyIds:
+    """Concrete ids in workspace A for every path parameter the routes use: the ``shared`` rows (built here when not
+    given) and the caller's own comment, token, saved view and a member other than the caller."""
+    shared = shared_ids(world) if shared is None else shared
+    actor = world.actor(role)
+    comment = comment_create(actor=actor, entity_type="product", entity_id=world.product_a.pk, body="hello")
+    token, _ = token_create(actor=actor, name="to revoke")
+    target = world.member(Role.CONTRIBUTOR if role != Role.CONTRIBUTOR else Role.STAKEHOLDER)
+    from valueloop.feedback.services import saved_view_create
+
+    return shared.overlay(
+        {
+            "member_id": target.pk,
+            "comment_id": comment.pk,
+            "token_id": token.pk,
+            "view_id": saved_view_create(actor=actor, name="My view", query="status=new").pk,
+        }
+    )
+
+
+class MatrixRows:
+    """Every role's ids (every group built) and the secret of an API token per role, made once per module."""
+
+    def __init__(self, world):
+        shared = shared_ids(world).build_all()
+        self.ids = {role: ids_for(world, role, shared) for role in Role}
+        self.secrets = {role: token_create(actor=world.actor(role), name="matrix")[1] for role in Role}
+
+    def client(self, role: Role) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {self.secrets[role]}")
+
+
+@pytest.fixture(scope="module")
+def rows(module_transaction, django_db_blocker) -> MatrixRows:
+    # Built once, inside the module's transaction: each test's writes roll back to these rows, and the module's end
+    # rolls the rows back, so other modules never see them. Building them per test was most of the suite's time.
+    return build_for_module(django_db_blocker, lambda: MatrixRows(session_world()))
 
 
 def call_api(client: Client, op, ids: dict):
@@ -100,9 +131,8 @@ def test_every_page_declares_who_may_see_it():
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda o: o.operation_id)
-def test_api_matrix(world, op, role):
-    client = token_client(world.actor(role))
-    response = call_api(client, op, ids_for(world, role))
+def test_api_matrix(world, rows, op, role):
+    response = call_api(rows.client(role), op, rows.ids[role])
     allowed = op.scope is None or has_scope(role, op.scope)
     if allowed:
         assert response.status_code not in (401, 403, 404, 405, 500), (role, op, response.content)
@@ -112,8 +142,8 @@ def test_api_matrix(world, op, role):
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda o: o.operation_id)
-def test_api_without_credentials_is_401(world, op):
-    response = call_api(Client(), op, ids_for(world, Role.ADMIN))
+def test_api_without_credentials_is_401(world, rows, op):
+    response = call_api(Client(), op, rows.ids[Role.ADMIN])
     assert response.status_code == 401
     assert response.json()["code"] == "unauthenticated"
 
@@ -123,10 +153,10 @@ WORKSPACE_PAGES = [p for p in PAGES if p.kind == "workspace"]
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 @pytest.mark.parametrize("page", WORKSPACE_PAGES, ids=lambda p: p.name)
-def test_page_matrix(world, page, role):
+def test_page_matrix(world, rows, page, role):
     client = Client()
     client.force_login(world.users[role])
-    ids = ids_for(world, role)
+    ids = rows.ids[role]
     url = "/" + fill(page.route, ids)
     response = client.get(url)
     if response.status_code == 405:  # a POST-only page: post an empty form
@@ -139,10 +169,10 @@ def test_page_matrix(world, page, role):
 
 
 @pytest.mark.parametrize("page", WORKSPACE_PAGES, ids=lambda p: p.name)
-def test_page_of_other_workspace_is_404(world, page):
+def test_page_of_other_workspace_is_404(world, rows, page):
     client = Client()
     client.force_login(world.admin_b)  # not a member of A
-    url = "/" + fill(page.route, ids_for(world, Role.ADMIN))
+    url = "/" + fill(page.route, rows.ids[Role.ADMIN])
     response = client.get(url)
     if response.status_code == 405:
         response = client.post(url, {})
@@ -150,8 +180,8 @@ def test_page_of_other_workspace_is_404(world, page):
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.kind in ("workspace", "signed_in")], ids=lambda p: p.name)
-def test_pages_send_anonymous_users_to_sign_in(world, page):
-    url = "/" + fill(page.route, ids_for(world, Role.ADMIN))
+def test_pages_send_anonymous_users_to_sign_in(world, rows, page):
+    url = "/" + fill(page.route, rows.ids[Role.ADMIN])
     response = Client().get(url)
     if response.status_code == 405:
         response = Client().post(url, {})

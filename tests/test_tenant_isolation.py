@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 
-from tests.conftest import token_client
+from tests.conftest import build_for_module, session_world
 from tests.evidence.matrix import evidence_ids
 from tests.experiments.matrix import experiment_ids
 from tests.flags.matrix import flag_ids
@@ -88,10 +89,27 @@ def b_ids(world) -> dict:
     )
 
 
+class IsolationRows:
+    """Workspace B's rows (every group built) and an API token of A's admin, made once per module."""
+
+    def __init__(self, world):
+        self.b_ids = b_ids(world).build_all()
+        self.a_secret = token_create(actor=world.actor_a, name="isolation")[1]
+
+    def a_client(self) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {self.a_secret}")
+
+
+@pytest.fixture(scope="module")
+def rows(module_transaction, django_db_blocker) -> IsolationRows:
+    # Built once inside the module's transaction (see tests/conftest.py): tests roll back to these rows.
+    return build_for_module(django_db_blocker, lambda: IsolationRows(session_world()))
+
+
 @pytest.mark.parametrize("op", WITH_IDS, ids=lambda o: o.operation_id)
-def test_ids_of_another_workspace_answer_404(world, op):
-    ids = b_ids(world)
-    client = token_client(world.actor_a)
+def test_ids_of_another_workspace_answer_404(world, rows, op):
+    ids = rows.b_ids
+    client = rows.a_client()
     url = fill(op.path, ids) + query_for(op.operation_id, ids)
     kwargs = {}
     if op.method in {"POST", "PUT", "PATCH"}:
@@ -106,10 +124,9 @@ def test_ids_of_another_workspace_answer_404(world, op):
 
 
 @pytest.mark.parametrize("op", LISTS, ids=lambda o: o.operation_id)
-def test_listings_never_show_another_workspace(world, op):
-    b_ids(world).build_all()
+def test_listings_never_show_another_workspace(world, rows, op):
     comment_create(actor=world.actor_a, entity_type="product", entity_id=world.product_a.pk, body="@admin-b hello")
-    response = token_client(world.actor_a).get(op.path + "?page_size=200")
+    response = rows.a_client().get(op.path + "?page_size=200")
     assert response.status_code == 200, response.content
     text = response.content.decode()
     assert not any(marker in text for marker in B_MARKERS), (op.operation_id, text[:500])

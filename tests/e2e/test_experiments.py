@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.experiments.factories import send, simulate
+from tests.experiments.simulation import send, simulate
 from valueloop.accounts.models import User
 from valueloop.core.permissions import Role
 from valueloop.core.tenancy import Actor

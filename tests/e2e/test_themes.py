@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from tests.factories import CustomerFactory, FeedbackItemFactory
 from tests.themes.corpus import WHISPER, make_items
 from valueloop.accounts.models import User
 from valueloop.core.permissions import Role
 from valueloop.core.tenancy import Actor
-from valueloop.customers.models import Customer
 from valueloop.discovery.models import Problem
 from valueloop.evidence.models import Evidence
-from valueloop.feedback.models import FeedbackItem
 from valueloop.themes import runs
 from valueloop.themes.models import ItemEmbedding, Theme, ThemeAssignment
 from valueloop.themes.services import theme_create
@@ -37,14 +35,11 @@ def setup(transactional_db):
     workspace = ws_services.workspace_create(user=admin, name="Themes E2E")
     pm = User.objects.create_user("pia@themes.test", PASSWORD, name="Pia Manager", handle="pia")
     Membership.objects.create(workspace=workspace, user=pm, role=Role.PRODUCT_MANAGER.value)
-    customers = [
-        Customer.objects.create(workspace=workspace, name=f"Account {i}", arr=Decimal(20000), arr_base=Decimal(20000))
-        for i in range(6)
-    ]
+    customers = [CustomerFactory(workspace=workspace, name=f"Account {i}", arr=20000) for i in range(6)]
     make_items(workspace, 20, customers=customers)
     now = timezone.now()
     whispers = [
-        FeedbackItem.objects.create(
+        FeedbackItemFactory(
             workspace=workspace, text=text, customer=customers[i], received_at=now - dt.timedelta(days=1 + i)
         )
         for i, text in enumerate(WHISPER)

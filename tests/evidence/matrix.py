@@ -3,30 +3,19 @@ tenant-isolation suites (tests/routes.py, ids_for, b_ids)."""
 
 from __future__ import annotations
 
-from django.utils import timezone
-
-from valueloop.evidence.models import Evidence
-from valueloop.feedback.models import FeedbackItem
+from tests.factories import EvidenceFactory, FeedbackItemFactory, HighlightFactory, InterviewFactory
 from valueloop.planning.models import Feature
-from valueloop.research.models import Highlight, Interview
 
 
 def evidence_ids(actor, label: str = "Alpha") -> dict:
     ws = actor.workspace
     feature = Feature.objects.filter(workspace=ws).order_by("id").first()
-    linked = FeedbackItem.objects.create(workspace=ws, text=f"{label} evidence item", received_at=timezone.now())
-    unlinked = FeedbackItem.objects.create(workspace=ws, text=f"{label} item to link", received_at=timezone.now())
-    evidence = Evidence.objects.create(
-        workspace=ws, feedback=linked, target_type="feature", target_id=feature.pk, said_at=linked.received_at
+    evidence = EvidenceFactory(workspace=ws, feedback__text=f"{label} evidence item", target=feature)
+    unlinked = FeedbackItemFactory(workspace=ws, text=f"{label} item to link")
+    interview = InterviewFactory(
+        workspace=ws, title=f"{label} interview", notes=f"{label} call. They want replay. Retries matter."
     )
-    notes = f"{label} call. They want replay. Retries matter."
-    interview = Interview.objects.create(
-        workspace=ws, title=f"{label} interview", happened_on=timezone.now().date(), notes=notes, consent=True
-    )
-    start = notes.index("Retries matter")
-    highlight = Highlight.objects.create(
-        workspace=ws, interview=interview, start=start, end=start + 14, text="Retries matter", prefix="replay. "
-    )
+    highlight = HighlightFactory(interview=interview, quote="Retries matter", prefix="replay. ")
     return {
         "evidence_id": evidence.pk,
         "link_feedback_id": unlinked.pk,

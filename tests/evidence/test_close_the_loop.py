@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from django.test import Client, override_settings
 
 from tests.conftest import token_client
-from tests.evidence import factories as f
+from tests.factories import ContactFactory, CustomerFactory, FeedbackItemFactory
 from valueloop.core.errors import Invalid, NotFound
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
@@ -68,23 +68,25 @@ def smtp():
 def asked(world):
     """A released feature with evidence from named contacts and from an interview."""
     ws = world.ws_a
-    acme = f.customer(ws, "Acme", 100000, "enterprise")
-    bolt = f.customer(ws, "Bolt", 20000, "smb")
-    ana = f.contact(ws, "Ana Ruiz", "ana@acme.example", acme)
-    ana_again = f.contact(ws, "Ana R.", "ANA@acme.example", acme)  # same person, second record
-    ben = f.contact(ws, "Ben Okoro", "ben@bolt.example", bolt)
-    una = f.contact(ws, "Una Unsub", "una@bolt.example", bolt)
+    acme = CustomerFactory(workspace=ws, name="Acme", arr=100000, segment="enterprise")
+    bolt = CustomerFactory(workspace=ws, name="Bolt", arr=20000, segment="smb")
+    ana = ContactFactory(workspace=ws, name="Ana Ruiz", email="ana@acme.example", customer=acme)
+    ana_again = ContactFactory(
+        workspace=ws, name="Ana R.", email="ANA@acme.example", customer=acme
+    )  # same person, second record
+    ben = ContactFactory(workspace=ws, name="Ben Okoro", email="ben@bolt.example", customer=bolt)
+    una = ContactFactory(workspace=ws, name="Una Unsub", email="una@bolt.example", customer=bolt)
     una.unsubscribed_at = una.created_at
     una.save(update_fields=["unsubscribed_at"])
-    nomail = f.contact(ws, "No Mail", "", bolt)
-    cleo = f.contact(ws, "Cleo Park", "cleo@acme.example", acme)
+    nomail = ContactFactory(workspace=ws, name="No Mail", email="", customer=bolt)
+    cleo = ContactFactory(workspace=ws, name="Cleo Park", email="cleo@acme.example", customer=acme)
     items = [
-        f.feedback(ws, "Please add webhook retries", acme, ana),
-        f.feedback(ws, "Retries, please", acme, ana_again),
-        f.feedback(ws, "We lose events", bolt, ben),
-        f.feedback(ws, "Events vanish", bolt, una),
-        f.feedback(ws, "Replay would be great", bolt, nomail),
-        f.feedback(ws, "Someone else's words", None, None),
+        FeedbackItemFactory(workspace=ws, text="Please add webhook retries", customer=acme, contact=ana),
+        FeedbackItemFactory(workspace=ws, text="Retries, please", customer=acme, contact=ana_again),
+        FeedbackItemFactory(workspace=ws, text="We lose events", customer=bolt, contact=ben),
+        FeedbackItemFactory(workspace=ws, text="Events vanish", customer=bolt, contact=una),
+        FeedbackItemFactory(workspace=ws, text="Replay would be great", customer=bolt, contact=nomail),
+        FeedbackItemFactory(workspace=ws, text="Someone else's words"),
     ]
     for item in items:
         evidence_link(actor=world.actor_a, target_type="feature", target_id=world.feature_a.pk, feedback_id=item.pk)

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import token_client
-from tests.evidence import factories as f
+from tests.factories import CustomerFactory, FeedbackItemFactory, PersonaFactory
 from valueloop.core.permissions import Role
 from valueloop.evidence.facade import evidence_panel
 from valueloop.evidence.models import Evidence
@@ -24,18 +24,28 @@ from valueloop.research.services import highlight_create, interview_create
 @pytest.fixture
 def linked(world):
     ws = world.ws_a
-    acme = f.customer(ws, "Acme", 100000, "enterprise")
-    bolt = f.customer(ws, "Bolt", 50000, "smb")
-    gone = f.customer(ws, "Gone Ltd", 999999, "smb", archived_at=timezone.now())
-    cfo = f.persona(ws, "CFO")
-    clerk = f.persona(ws, "AP clerk")
+    acme = CustomerFactory(workspace=ws, name="Acme", arr=100000, segment="enterprise")
+    bolt = CustomerFactory(workspace=ws, name="Bolt", arr=50000, segment="smb")
+    gone = CustomerFactory(workspace=ws, name="Gone Ltd", arr=999999, segment="smb", archived_at=timezone.now())
+    cfo = PersonaFactory(workspace=ws, name="CFO")
+    clerk = PersonaFactory(workspace=ws, name="AP clerk")
     items = [
-        f.feedback(ws, "Acme one: reconciliation takes days", acme, days_ago=70, personas=[cfo]),
-        f.feedback(ws, "Acme two: please automate the bank match", acme, days_ago=40, personas=[cfo, clerk]),
-        f.feedback(ws, "Acme three: month-end is painful", acme, days_ago=5, personas=[clerk]),
-        f.feedback(ws, "Bolt: we close the books in Excel", bolt, days_ago=35),
-        f.feedback(ws, "Anonymous: reconciling is slow", None, days_ago=1),
-        f.feedback(ws, "Gone: we left over this", gone, days_ago=2),
+        FeedbackItemFactory(
+            workspace=ws, text="Acme one: reconciliation takes days", customer=acme, days_ago=70, personas=[cfo]
+        ),
+        FeedbackItemFactory(
+            workspace=ws,
+            text="Acme two: please automate the bank match",
+            customer=acme,
+            days_ago=40,
+            personas=[cfo, clerk],
+        ),
+        FeedbackItemFactory(
+            workspace=ws, text="Acme three: month-end is painful", customer=acme, days_ago=5, personas=[clerk]
+        ),
+        FeedbackItemFactory(workspace=ws, text="Bolt: we close the books in Excel", customer=bolt, days_ago=35),
+        FeedbackItemFactory(workspace=ws, text="Anonymous: reconciling is slow", days_ago=1),
+        FeedbackItemFactory(workspace=ws, text="Gone: we left over this", customer=gone, days_ago=2),
     ]
     importances = [2, 4, 1, 4, 3, 4]
     for item, importance in zip(items, importances, strict=True):
@@ -117,9 +127,9 @@ def test_evidence_panel__parts_are_computed_on_first_use_with_flat_queries(
     with django_assert_max_num_queries(8):
         values = dict(panel)
     assert values["count"] == 6 and len(values["quotes"]) == 5 and values["chart"] is not None
-    more = f.customer(world.ws_a, "More", 5, "smb")
+    more = CustomerFactory(workspace=world.ws_a, name="More", arr=5, segment="smb")
     for n in range(30):  # more links cost no more queries
-        item = f.feedback(world.ws_a, f"more {n}", more, days_ago=n)
+        item = FeedbackItemFactory(workspace=world.ws_a, text=f"more {n}", customer=more, days_ago=n)
         evidence_link(actor=world.actor_a, target_type="problem", target_id=world.problem_a.pk, feedback_id=item.pk)
     with django_assert_max_num_queries(8):
         dict(evidence_panel(actor=world.actor_a, target_type="problem", target_id=world.problem_a.pk)["evidence"])
@@ -156,9 +166,9 @@ def test_evidence_page__lists_filters_and_paginates(world, linked):
 
 
 def test_evidence_page__paginates_fifty_a_page(world):
-    acme = f.customer(world.ws_a, "Acme", 1000, "smb")
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=1000, segment="smb")
     for n in range(55):
-        item = f.feedback(world.ws_a, f"item number {n}", acme, days_ago=n)
+        item = FeedbackItemFactory(workspace=world.ws_a, text=f"item number {n}", customer=acme, days_ago=n)
         Evidence.objects.create(
             workspace=world.ws_a,
             feedback=item,
@@ -177,8 +187,8 @@ def test_evidence_page__paginates_fifty_a_page(world):
 
 
 def test_link_pages__link_with_a_quote_update_and_unlink(world):
-    acme = f.customer(world.ws_a, "Acme", 1000, "smb")
-    item = f.feedback(world.ws_a, "Line one\nWe need webhook retries badly.", acme)
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=1000, segment="smb")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="Line one\nWe need webhook retries badly.", customer=acme)
     client = Client()
     client.force_login(world.users[Role.PRODUCT_OWNER])
     ws = world.ws_a.slug
@@ -216,7 +226,7 @@ def test_link_pages__link_with_a_quote_update_and_unlink(world):
 
 
 def test_link_form__htmx_partial_and_type_ahead(world):
-    item = f.feedback(world.ws_a, "Need a cash forecast")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="Need a cash forecast")
     client = Client()
     client.force_login(world.users[Role.PRODUCT_MANAGER])
     ws = world.ws_a.slug
@@ -242,7 +252,7 @@ def test_link_form_context__renders_for_a_feedback_item(world):
 
     from valueloop.evidence.facade import link_form_context
 
-    item = f.feedback(world.ws_a, "Quote me, please.")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="Quote me, please.")
     evidence_link(actor=world.actor_a, target_type="problem", target_id=world.problem_a.pk, feedback_id=item.pk)
     request = RequestFactory().get("/")
     request.user = world.users[Role.ADMIN]
@@ -255,7 +265,7 @@ def test_link_form_context__renders_for_a_feedback_item(world):
 
 
 def test_stakeholders_cannot_link_from_pages(world):
-    item = f.feedback(world.ws_a, "x")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="x")
     client = Client()
     client.force_login(world.users[Role.STAKEHOLDER])
     response = client.post(
@@ -265,8 +275,8 @@ def test_stakeholders_cannot_link_from_pages(world):
 
 
 def test_api__create_list_summary_update_delete(world):
-    acme = f.customer(world.ws_a, "Acme", 2000, "smb")
-    item = f.feedback(world.ws_a, "Retries for webhooks", acme)
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=2000, segment="smb")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="Retries for webhooks", customer=acme)
     client = token_client(world.actor(Role.PRODUCT_MANAGER))
     response = client.post(
         "/api/v1/evidence",
@@ -312,7 +322,7 @@ def test_api__create_list_summary_update_delete(world):
 
 def test_contributors_record_evidence_from_pages(world):
     """Support, sales and research (contributors) hold voice.write: they link what customers said."""
-    item = f.feedback(world.ws_a, "x")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="x")
     client = Client()
     client.force_login(world.users[Role.CONTRIBUTOR])
     client.post(

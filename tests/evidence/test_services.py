@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.evidence import factories as f
+from tests.factories import ContactFactory, CustomerFactory, FeedbackItemFactory
 from valueloop.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
 from valueloop.evidence.models import Evidence
-from valueloop.evidence.services import evidence_link, evidence_unlink, evidence_update, quote_span
+from valueloop.evidence.services import (
+    evidence_link,
+    evidence_link_many,
+    evidence_unlink,
+    evidence_update,
+    quote_span,
+)
 from valueloop.research.services import highlight_create, interview_create, interview_update
 
 TEXT = "We export invoices by hand every month.\r\nPlease add automatic bank reconciliation — it takes us 3 days 📅."
@@ -17,9 +23,9 @@ TEXT = "We export invoices by hand every month.\r\nPlease add automatic bank rec
 
 @pytest.fixture
 def item(world):
-    acme = f.customer(world.ws_a, "Acme", 120000, "enterprise")
-    person = f.contact(world.ws_a, "Ana Ruiz", "ana@acme.example", acme)
-    return f.feedback(world.ws_a, TEXT, acme, person, days_ago=3)
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=120000, segment="enterprise")
+    person = ContactFactory(workspace=world.ws_a, name="Ana Ruiz", email="ana@acme.example", customer=acme)
+    return FeedbackItemFactory(workspace=world.ws_a, text=TEXT, customer=acme, contact=person, days_ago=3)
 
 
 def test_evidence_link__feedback_to_feature_copies_customer_and_marks_item_linked(world, item):
@@ -33,6 +39,43 @@ def test_evidence_link__feedback_to_feature_copies_customer_and_marks_item_linke
     assert item.status == "linked"
     audit = AuditEvent.objects.get(entity_type="evidence", entity_id=evidence.pk)
     assert audit.action == "created" and audit.changes["importance"] == [None, 3]
+
+
+def test_evidence_link_many__quotes_go_in_with_the_links_and_one_audit_record(world, item):
+    plain = FeedbackItemFactory(workspace=world.ws_a, text="No quote for this one.")
+    linked = evidence_link_many(
+        actor=world.actor_a,
+        target_type="problem",
+        target_id=world.problem_a.pk,
+        feedback_ids=[item.pk, plain.pk],
+        importance={item.pk: 4},
+        quotes={item.pk: "Please add automatic bank reconciliation"},
+    )
+    assert linked == 2
+    quoted = Evidence.objects.get(feedback=item)
+    start = TEXT.index("Please add")
+    assert (quoted.quote, quoted.quote_start, quoted.quote_end) == (
+        "Please add automatic bank reconciliation",
+        start,
+        start + len("Please add automatic bank reconciliation"),
+    )
+    assert quoted.importance == 4 and Evidence.objects.get(feedback=plain).quote == ""
+    audit = AuditEvent.objects.get(entity_type="problem", entity_id=world.problem_a.pk, action="evidence_linked")
+    assert audit.changes == {"feedback_items": [None, 2], "quoted": [None, 1]}
+
+
+def test_evidence_link_many__a_quote_not_in_its_text_links_nothing(world, item):
+    plain = FeedbackItemFactory(workspace=world.ws_a, text="No quote for this one.")
+    with pytest.raises(Invalid) as excinfo:
+        evidence_link_many(
+            actor=world.actor_a,
+            target_type="problem",
+            target_id=world.problem_a.pk,
+            feedback_ids=[plain.pk, item.pk],
+            quotes={item.pk: "words nobody wrote"},
+        )
+    assert f"item {item.pk}" in excinfo.value.fields["quotes"]
+    assert not Evidence.objects.exists()
 
 
 def test_evidence_link__needs_exactly_one_source(world, item):
@@ -51,7 +94,7 @@ def test_evidence_link__target_or_source_of_another_workspace_is_not_found(world
         evidence_link(actor=world.actor_a, target_type="feature", target_id=world.feature_b.pk, feedback_id=item.pk)
     with pytest.raises(NotFound):
         evidence_link(actor=world.actor_a, target_type="problem", target_id=world.problem_b.pk, feedback_id=item.pk)
-    other = f.feedback(world.ws_b, "Beta says hi")
+    other = FeedbackItemFactory(workspace=world.ws_b, text="Beta says hi")
     with pytest.raises(NotFound):
         evidence_link(actor=world.actor_a, target_type="problem", target_id=world.problem_a.pk, feedback_id=other.pk)
     with pytest.raises(NotFound):
@@ -147,7 +190,7 @@ def test_quote_span__offsets_are_code_points():
 
 
 def test_evidence_link__highlight_without_consent_is_refused_with_a_clear_message(world):
-    acme = f.customer(world.ws_a, "Acme", 50000, "smb")
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=50000, segment="smb")
     interview = interview_create(
         actor=world.actor_a,
         title="Acme call",

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import experiment_lab
 from valueloop.core.permissions import Role
-
-from .factories import make_lab
 
 
 @pytest.fixture(autouse=True)
@@ -22,4 +21,4 @@ def pm(world):
 @pytest.fixture
 def lab(world, pm):
     """A draft experiment in development on the feature and problem of workspace A, with three metrics."""
-    return make_lab(pm, feature=world.feature_a, problem=world.problem_a)
+    return experiment_lab(pm, feature=world.feature_a, problem=world.problem_a)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 from tests.conftest import token_client
+from tests.experiments.simulation import send, simulate
 from valueloop.core.permissions import Role
 from valueloop.engines import stats
 from valueloop.experiments import services
-
-from .factories import send, simulate
 
 
 def _post(client, url, body):

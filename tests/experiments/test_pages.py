@@ -8,12 +8,11 @@ import re
 
 from django.test import Client
 
+from tests.experiments.simulation import send, simulate
 from valueloop.core.permissions import Role
 from valueloop.engines import stats
 from valueloop.experiments import services
 from valueloop.experiments.models import Experiment, Learning
-
-from .factories import send, simulate
 
 
 def _client(world, role=Role.PRODUCT_MANAGER) -> Client:

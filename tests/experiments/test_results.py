@@ -8,10 +8,10 @@ import math
 
 import pytest
 
+from tests.experiments.simulation import T0, send, simulate
+from tests.factories import experiment_lab
 from valueloop.engines import stats
 from valueloop.experiments import selectors, services
-
-from .factories import T0, make_lab, send, simulate
 
 
 def _close(a, b, tol=1e-9):
@@ -144,12 +144,12 @@ def test_results__too_few_units_say_so_instead_of_failing(world, pm, lab):
 
 @pytest.mark.parametrize("method", ["frequentist", "sequential"])
 def test_results__other_workspaces_events_are_not_counted(world, pm, method):
-    experiment, _ = make_lab(pm, label="gamma", feature=world.feature_a, method=method)
+    experiment, _ = experiment_lab(pm, label="gamma", feature=world.feature_a, method=method)
     _started(pm, experiment)
     send(world.ws_a, simulate(experiment.key, units=(100, 100), seed=1))
     # Workspace B has an experiment with the same key and sends many more users.
-    make_lab(world.actor_b, label="gamma", feature=world.feature_b)
-    other, _ = make_lab(world.actor_b, label="gamma2", feature=world.feature_b)
+    experiment_lab(world.actor_b, label="gamma", feature=world.feature_b)
+    other, _ = experiment_lab(world.actor_b, label="gamma2", feature=world.feature_b)
     services.experiment_start(actor=world.actor_b, experiment_id=other.pk)
     from valueloop.experiments.models import Experiment
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.experiments.simulation import send, simulate
+from tests.factories import environments, experiment_lab
 from valueloop.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
@@ -14,8 +16,6 @@ from valueloop.evidence.models import Evidence
 from valueloop.experiments import services
 from valueloop.experiments.models import Decision, Experiment, Learning
 from valueloop.flags.models import FlagRevision, FlagRule, FlagState
-
-from .factories import environments, make_lab, send, simulate
 
 
 def _create(pm, lab, **changes):
@@ -115,7 +115,7 @@ def test_experiment_start__publishes_the_rule_in_development(pm, lab):
 
 
 def test_experiment_start__in_production_waits_for_approval(world, pm):
-    experiment, parts = make_lab(pm, label="prod", environment="production", feature=world.feature_a)
+    experiment, parts = experiment_lab(pm, label="prod", environment="production", feature=world.feature_a)
     experiment = services.experiment_start(actor=pm, experiment_id=experiment.pk)
     revision = FlagRevision.objects.get(flag=parts["flag"], environment=parts["env"], state="pending_approval")
     assert experiment.flag_result["state"] == "pending_approval"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import token_client
+from tests.factories import FeedbackItemFactory
 from tests.feedback.conftest import FIXTURES, make_item
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
@@ -72,7 +73,7 @@ def test_bulk__changes_all_or_nothing(world):
     response = post(client, "/api/v1/feedback/bulk", {"ids": [i.pk for i in items], "action": "archive"})
     assert response.status_code == 200 and response.json() == {"changed": 3}
     other = make_item(world, "x")
-    b_item = FeedbackItem.objects.create(workspace=world.ws_b, text="Beta", received_at=other.received_at)
+    b_item = FeedbackItemFactory(workspace=world.ws_b, text="Beta", received_at=other.received_at)
     response = post(client, "/api/v1/feedback/bulk", {"ids": [other.pk, b_item.pk], "action": "triage"})
     assert response.status_code == 404
     assert FeedbackItem.objects.get(pk=other.pk).status == "new"

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import token_client
-from tests.evidence import factories as f
+from tests.factories import ContactFactory, CustomerFactory, FeedbackItemFactory
 from valueloop.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
@@ -34,9 +34,9 @@ Later, Ana again: the bank feed breaks every Monday and nobody notices.
 
 @pytest.fixture
 def interview(world):
-    acme = f.customer(world.ws_a, "Acme", 90000, "enterprise")
-    ana = f.contact(world.ws_a, "Ana Ruiz", "ana@acme.example", acme)
-    ben = f.contact(world.ws_a, "Ben Lee", "ben@acme.example", acme)
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=90000, segment="enterprise")
+    ana = ContactFactory(workspace=world.ws_a, name="Ana Ruiz", email="ana@acme.example", customer=acme)
+    ben = ContactFactory(workspace=world.ws_a, name="Ben Lee", email="ben@acme.example", customer=acme)
     return interview_create(
         actor=world.actor_a,
         title="Acme check-in",
@@ -53,11 +53,11 @@ def test_interview_create__participants_set_the_account_and_must_be_ours(world, 
     assert AuditEvent.objects.filter(
         entity_type="interview", entity_id=interview.pk, action="participants_changed"
     ).exists()
-    stranger = f.contact(world.ws_b, "Stranger", "s@b.example")
+    stranger = ContactFactory(workspace=world.ws_b, name="Stranger", email="s@b.example")
     with pytest.raises(Invalid) as excinfo:
         interview_create(actor=world.actor_a, title="X", happened_on="2026-01-01", participant_ids=[stranger.pk])
     assert "participant_ids" in excinfo.value.fields
-    other_account = f.customer(world.ws_b, "Beta customer")
+    other_account = CustomerFactory(workspace=world.ws_b, name="Beta customer")
     with pytest.raises(Invalid):
         interview_create(actor=world.actor_a, title="X", happened_on="2026-01-01", customer_id=other_account.pk)
     with pytest.raises(Invalid):
@@ -140,8 +140,8 @@ def test_interview_delete__takes_highlights_and_their_evidence(world, interview)
 
 
 def test_interview_pages__create_detail_with_marks_edit_and_highlight(world):
-    acme = f.customer(world.ws_a, "Acme", 1000, "smb")
-    ana = f.contact(world.ws_a, "Ana Ruiz", "ana@acme.example", acme)
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=1000, segment="smb")
+    ana = ContactFactory(workspace=world.ws_a, name="Ana Ruiz", email="ana@acme.example", customer=acme)
     client = Client()
     client.force_login(world.users[Role.PRODUCT_MANAGER])
     ws = world.ws_a.slug
@@ -253,8 +253,8 @@ def test_customer_timeline__shows_interviews_survey_answers_and_requests(world):
     from valueloop.customers.facade import customer_timeline
     from valueloop.research.services import survey_response_create
 
-    acme = f.customer(world.ws_a, "Acme", 1000, "smb")
-    ana = f.contact(world.ws_a, "Ana", "ana@acme.example", acme)
+    acme = CustomerFactory(workspace=world.ws_a, name="Acme", arr=1000, segment="smb")
+    ana = ContactFactory(workspace=world.ws_a, name="Ana", email="ana@acme.example", customer=acme)
     interview_create(
         actor=world.actor_a,
         title="Acme deep dive",
@@ -264,7 +264,7 @@ def test_customer_timeline__shows_interviews_survey_answers_and_requests(world):
         participant_ids=[ana.pk],
     )
     survey_response_create(actor=world.actor_a, kind="nps", score=9, customer_id=acme.pk, comment="Great")
-    item = f.feedback(world.ws_a, "Please add replay", acme, ana)
+    item = FeedbackItemFactory(workspace=world.ws_a, text="Please add replay", customer=acme, contact=ana)
     evidence_link(
         actor=world.actor_a, target_type="feature", target_id=world.feature_a.pk, feedback_id=item.pk, importance=4
     )

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import token_client
-from tests.evidence import factories as f
+from tests.factories import ContactFactory, CustomerFactory
 from valueloop.core.errors import PermissionDenied
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
@@ -29,9 +29,16 @@ def _day(days_ago: int) -> str:
 
 @pytest.fixture
 def accounts(world):
-    acme = f.customer(world.ws_a, "Acme Corp", 100000, "enterprise", external_id="CRM-1", domain="acme.example")
-    bolt = f.customer(world.ws_a, "Bolt", 20000, "smb", domain="bolt.example")
-    ana = f.contact(world.ws_a, "Ana", "ana@acme.example", acme)
+    acme = CustomerFactory(
+        workspace=world.ws_a,
+        name="Acme Corp",
+        arr=100000,
+        segment="enterprise",
+        external_id="CRM-1",
+        domain="acme.example",
+    )
+    bolt = CustomerFactory(workspace=world.ws_a, name="Bolt", arr=20000, segment="smb", domain="bolt.example")
+    ana = ContactFactory(workspace=world.ws_a, name="Ana", email="ana@acme.example", customer=acme)
     return {"acme": acme, "bolt": bolt, "ana": ana}
 
 

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
+from tests.factories import CustomerFactory
 from tests.themes.corpus import make_items
 from valueloop.core.permissions import Role
-from valueloop.customers.models import Customer
 from valueloop.themes import runs
 from valueloop.themes.models import Theme
 
@@ -20,12 +18,8 @@ class Themed:
         self.admin = world.actor_a
         self.pm = world.actor(Role.PRODUCT_MANAGER)
         self.customers = [
-            Customer.objects.create(
-                workspace=self.ws,
-                name=f"Account {i}",
-                arr=Decimal(10000 * (i + 1)),
-                arr_base=Decimal(10000 * (i + 1)),
-                segment="enterprise" if i % 2 else "smb",
+            CustomerFactory(
+                workspace=self.ws, name=f"Account {i}", arr=10000 * (i + 1), segment="enterprise" if i % 2 else "smb"
             )
             for i in range(6)
         ]

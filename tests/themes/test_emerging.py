@@ -10,6 +10,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from tests.factories import FeedbackItemFactory
 from tests.themes.corpus import WHISPER
 from valueloop.feedback.models import FeedbackItem
 from valueloop.themes import runs, scheduler, services
@@ -21,7 +22,7 @@ def whisper(themed):
     """Five recent mentions of a new need (SOC 2 audit trail) from five accounts, then a re-clustering."""
     now = timezone.now()
     items = [
-        FeedbackItem.objects.create(
+        FeedbackItemFactory(
             workspace=themed.ws,
             text=text,
             customer=themed.customers[i],
@@ -71,10 +72,18 @@ def test_emerging__money_is_in_the_workspace_currency(themed, whisper):
 
 
 def test_emerging__future_dated_items_do_not_break_detection(themed, whisper):
-    item = whisper[1][0]
-    FeedbackItem.objects.filter(pk=item.pk).update(received_at=timezone.now() + dt.timedelta(days=3))
+    theme, items = whisper
+    FeedbackItem.objects.filter(pk=items[0].pk).update(received_at=timezone.now() + dt.timedelta(days=3))
     runs.refresh_facts(themed.ws)
-    assert runs.refresh_emerging(themed.ws) >= 0  # no exception: the future item is left out
+    checked = timezone.now()
+    flagged = runs.refresh_emerging(themed.ws)
+    theme.refresh_from_db()
+    # The theme was checked again, and the future mention (and its account) left out, the other four counted.
+    assert theme.emerging_checked_at >= checked
+    assert theme.emerging_stats["mentions"] == len(items) - 1
+    assert theme.emerging_stats["accounts"] == len(items) - 1
+    assert theme.emerging_explanation.startswith(f"{len(items) - 1} mentions from {len(items) - 1} accounts")
+    assert flagged == Theme.objects.filter(workspace=themed.ws, emerging=True).count() >= 1
 
 
 def test_digest__once_per_iso_week_with_emerging_and_links(themed, whisper, django_capture_on_commit_callbacks):
@@ -123,7 +132,7 @@ def test_digest__themes_whose_revenue_weight_grew(themed):
     FeedbackItem.objects.filter(workspace=themed.ws).update(received_at=now - dt.timedelta(days=90))
     runs.refresh_facts(themed.ws)
     for i, customer in enumerate(themed.customers[3:]):
-        item = FeedbackItem.objects.create(
+        item = FeedbackItemFactory(
             workspace=themed.ws, text=f"more about {i}", customer=customer, received_at=now - dt.timedelta(days=2)
         )
         runs.process_new_items(themed.ws, feedback_ids=[item.pk])
@@ -157,9 +166,7 @@ def test_scheduler__claims_each_due_job_once(themed, django_capture_on_commit_ca
     monkeypatch.setattr(tasks, "embed_items_task", Fake("scan"))
     monkeypatch.setattr(tasks, "digest_task", Fake("digest"))
     ThemeState.objects.filter(workspace=themed.ws).update(next_recluster_at=timezone.now() - dt.timedelta(minutes=1))
-    FeedbackItem.objects.create(
-        workspace=themed.ws, text="A survey comment nobody embedded", received_at=timezone.now()
-    )
+    FeedbackItemFactory(workspace=themed.ws, text="A survey comment nobody embedded")
     monday_9 = timezone.now().replace(hour=9)
     monday_9 -= dt.timedelta(days=monday_9.weekday())
     first = scheduler.tick(now=max(monday_9, timezone.now()))

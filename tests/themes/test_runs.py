@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 
 import numpy as np
 import pytest
-from django.utils import timezone
 
+from tests.factories import FeedbackItemFactory
 from tests.themes.corpus import TOPICS
 from valueloop.feedback.models import FeedbackItem
 from valueloop.themes import runs
@@ -30,13 +29,7 @@ class CountingBackend:
 
 
 def _item(ws, text, days_ago=1.0, customer=None, title=""):
-    return FeedbackItem.objects.create(
-        workspace=ws,
-        text=text,
-        title=title,
-        customer=customer,
-        received_at=timezone.now() - dt.timedelta(days=days_ago),
-    )
+    return FeedbackItemFactory(workspace=ws, text=text, title=title, customer=customer, days_ago=days_ago)
 
 
 def test_embedding_backend__is_lexical_in_tests():
@@ -162,6 +155,25 @@ def _snapshot(ws):
         sorted(Theme.objects.filter(workspace=ws).values_list("id", "name", "status", "size", "keyphrases", "version")),
         sorted(ThemeAssignment.objects.filter(workspace=ws).values_list("item_id", "theme_id", "placed_by")),
     )
+
+
+def test_recluster__only_feedback_leaves_the_rest_to_the_workers_scan(world):
+    from tests.themes.corpus import make_items
+
+    ws = world.ws_a
+    items = make_items(ws, 12)
+    now, later = items[:30], items[30:]
+    backend = CountingBackend()
+    run = runs.recluster(ws, trigger="manual", backend=backend, only_feedback=[i.pk for i in now])
+    assert run.status == "succeeded", run.error
+    embedded = set(ItemEmbedding.objects.filter(workspace=ws, source="feedback").values_list("feedback_id", flat=True))
+    assert embedded == {i.pk for i in now}
+    assert backend.texts and set(backend.texts) <= {i.text for i in now}  # the others' texts were never read
+    assert ThemeAssignment.objects.filter(workspace=ws).exists()
+    # The scan (process_new_items without ids) embeds the others and places them in the themes just made.
+    scan = runs.process_new_items(ws, trigger="schedule")
+    assert scan.status == "succeeded"
+    assert ItemEmbedding.objects.filter(workspace=ws, feedback__in=later).count() == len(later)
 
 
 def test_recluster__a_failing_engine_leaves_the_previous_themes_untouched(themed, monkeypatch):

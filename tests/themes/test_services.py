@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.factories import FeedbackItemFactory, ThemeFactory
 from valueloop.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from valueloop.core.permissions import Role
 from valueloop.evidence.models import Evidence
@@ -103,15 +104,13 @@ def test_move__a_pm_placed_item_stays_through_reclustering(themed):
 
 
 def test_move__skipped_items_and_foreign_themes_are_refused(themed, world):
-    from valueloop.feedback.models import FeedbackItem
-
-    FeedbackItem.objects.create(workspace=themed.ws, text="ok", received_at=timezone.now())
+    FeedbackItemFactory(workspace=themed.ws, text="ok")
     runs.process_new_items(themed.ws)
     skipped = ItemEmbedding.objects.get(workspace=themed.ws, skip_reason="one word")
     with pytest.raises(Invalid):
         services.item_move(actor=themed.pm, item_id=skipped.pk, theme_id=themed.themes()[0].pk)
     some_item = next(iter(_items_of(themed.themes()[0])))
-    b_theme = Theme.objects.create(workspace=world.ws_b, name="Beta theme")
+    b_theme = ThemeFactory(workspace=world.ws_b, name="Beta theme", keyphrases=[])
     with pytest.raises(Invalid):
         services.item_move(actor=themed.pm, item_id=some_item, theme_id=b_theme.pk)
     with pytest.raises(NotFound):

@@ -90,15 +90,16 @@ def _link_feedback(context, rng: random.Random, actor, targets) -> None:
                     quotes[item_id] = sentence.group(0).strip()
         if target_id is None or not chosen:
             continue
+        # Quotes go in with the links: one audited call per target, not one per quote (the large demo has
+        # tens of thousands).
         services.evidence_link_many(
-            actor=actor, target_type=target_type, target_id=target_id, feedback_ids=list(chosen), importance=chosen
+            actor=actor,
+            target_type=target_type,
+            target_id=target_id,
+            feedback_ids=list(chosen),
+            importance=chosen,
+            quotes=quotes,
         )
-        for item_id, quote in quotes.items():
-            evidence = Evidence.objects.filter(
-                feedback_id=item_id, target_type=target_type, target_id=target_id, quote=""
-            ).first()
-            if evidence is not None:
-                services.evidence_update(actor=actor, evidence_id=evidence.pk, quote=quote)
 
 
 def _link_highlights(context, actor, targets) -> None:

@@ -39,11 +39,11 @@ from valueloop.core.tenancy import Actor
 from . import selectors
 from .models import EVIDENCE_IMPORTANCE, Evidence, LoopNotification
 
-# Linking evidence reshapes the portfolio's priorities, so for now it needs PORTFOLIO_WRITE. An
-# "evidence.write" scope for contributors (support, sales, research) is proposed to the lead.
-WRITE_SCOPE = Scope.VOICE_WRITE  # contributors (support, sales, research) too
-# Emailing customers speaks for the company: product managers and owners (PORTFOLIO_WRITE), even
-# if linking evidence opens up to contributors.
+# Linking what customers said to a problem or feature is voice-of-the-customer work: VOICE_WRITE, which
+# contributors (support, sales, research) hold as well as admins, product managers and owners.
+WRITE_SCOPE = Scope.VOICE_WRITE
+# Emailing customers speaks for the company: product managers and owners (PORTFOLIO_WRITE), although
+# contributors may link evidence.
 NOTIFY_SCOPE = Scope.PORTFOLIO_WRITE
 FIELDS = [
     "target_type",
@@ -255,25 +255,32 @@ def learning_link(*, actor: Actor, learning, target_type: str, target_id: int) -
 
 @transaction.atomic
 def evidence_link_many(
-    *, actor: Actor, target_type: str, target_id: int, feedback_ids: list[int], importance: dict[int, int] | int = 2
+    *,
+    actor: Actor,
+    target_type: str,
+    target_id: int,
+    feedback_ids: list[int],
+    importance: dict[int, int] | int = 2,
+    quotes: dict[int, str] | None = None,
 ) -> int:
     """Link many feedback items to one target at once (bulk triage, demo data, imports).
 
-    Same rules as ``evidence_link`` for each item (no quotes); items already linked to the target
-    are skipped; an id outside the workspace fails the whole call (NotFound). One audit record with
-    the count. Returns how many links were created.
+    Same rules as ``evidence_link`` for each item; ``quotes`` (item id -> a passage of its text) are
+    checked as ``evidence_link`` checks a quote, and one that does not occur in its item's text fails
+    the whole call (Invalid naming the item). Items already linked to the target are skipped (their
+    quotes too); an id outside the workspace fails the whole call (NotFound). One audit record with
+    the counts. Returns how many links were created.
     """
     from valueloop.feedback.models import FeedbackItem
 
     selectors.access_target(actor=actor, target_type=target_type, target_id=target_id)
     actor.require(WRITE_SCOPE)
+    quotes = quotes or {}
     wanted = list(dict.fromkeys(int(i) for i in feedback_ids))
-    items = list(
-        FeedbackItem.objects.filter(workspace=actor.workspace, pk__in=wanted).values_list(
-            "id", "customer_id", "received_at"
-        )
-    )
-    if len(items) != len(wanted):
+    items = FeedbackItem.objects.filter(workspace=actor.workspace, pk__in=wanted)
+    # The texts only when there are quotes to check: a bulk link of 50,000 items need not read them.
+    rows = list(items.values_list("id", "customer_id", "received_at", "text" if quotes else "customer_id"))
+    if len(rows) != len(wanted):
         raise NotFound("Some of these feedback items are not in this workspace.")
     done = set(
         Evidence.objects.filter(target_type=target_type, target_id=target_id, feedback_id__in=wanted).values_list(
@@ -282,10 +289,17 @@ def evidence_link_many(
     )
     user = actor.user if getattr(actor.user, "pk", None) else None
     links = []
-    for pk, customer_id, received_at in items:
+    for pk, customer_id, received_at, text in rows:
         if pk in done:
             continue
         level = importance.get(pk, 2) if isinstance(importance, dict) else importance
+        start = end = None
+        quote = ""
+        if quotes.get(pk):
+            try:
+                start, end, quote = quote_span(text, None, None, quotes[pk])
+            except Invalid as exc:
+                raise Invalid(f"Feedback item {pk}: {exc.message}", fields={"quotes": f"item {pk}: {exc.message}"})
         links.append(
             Evidence(
                 workspace=actor.workspace,
@@ -295,11 +309,18 @@ def evidence_link_many(
                 customer_id=customer_id,
                 said_at=received_at,
                 importance=_importance(level),
+                quote=quote,
+                quote_start=start,
+                quote_end=end,
                 created_by=user,
             )
         )
     Evidence.objects.bulk_create(links, batch_size=2000)
     if links:
+        changes = {"feedback_items": [None, len(links)]}
+        quoted = sum(1 for link in links if link.quote)
+        if quoted:
+            changes["quoted"] = [None, quoted]
         audit_record(
             actor=user,
             workspace=actor.workspace,
@@ -308,7 +329,7 @@ def evidence_link_many(
             entity_id=int(target_id),
             entity_label=f"{target_type} {target_id}",
             action="evidence_linked",
-            changes={"feedback_items": [None, len(links)]},
+            changes=changes,
         )
         _mark_feedback(actor, [link.feedback_id for link in links], linked=True)
     return len(links)

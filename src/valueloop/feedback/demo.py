@@ -25,6 +25,7 @@ from .models import FeedbackItem
 
 SMALL = 3000
 LARGE = 100_000
+LARGE_PREFIX = "demo-large"  # external ids of the large batch; the themes demo leaves these to the worker
 
 # theme: (tag, persona name or "", weight, titles, openings, details, asks)
 THEMES: dict[str, tuple] = {
@@ -599,7 +600,7 @@ def build(context) -> None:
     personas = dict(Persona.objects.filter(workspace=workspace).values_list("name", "id"))
     batches = [("demo", SMALL)]
     if context.scale == "large":
-        batches.append(("demo-large", LARGE))
+        batches.append((LARGE_PREFIX, LARGE))
     actor = context.actor_for("priya")
     # One draw from the shared stream, whatever happens below: the next app's demo sees the same
     # RNG state on every run, and this app's items depend only on that state.

@@ -34,9 +34,9 @@ from valueloop.core.tenancy import Actor
 from . import importing, search, selectors, signals
 from .models import IMPORTANCE, SOURCES, STATUSES, FeedbackItem, IdempotencyKey, SavedView, Tag
 
-# The scope that lets someone create, triage and import feedback. PORTFOLIO_WRITE for now; a
-# dedicated "feedback.write" scope (support and sales contributors) is proposed to the lead.
-WRITE_SCOPE = Scope.VOICE_WRITE  # contributors (support, sales, research) too
+# The scope that lets someone create, triage and import feedback: VOICE_WRITE, which contributors
+# (support, sales, research) hold as well as admins, product managers and owners; stakeholders only read.
+WRITE_SCOPE = Scope.VOICE_WRITE
 ITEM_FIELDS = ["title", "text", "source", "customer", "contact", "received_at", "url", "importance", "status"]
 SETTABLE_STATUSES = ("new", "triaged", "archived")
 MAX_BULK = 1000

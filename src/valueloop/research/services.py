@@ -31,9 +31,9 @@ from . import anchoring, selectors
 from . import survey_import as importing
 from .models import Highlight, Interview, SurveyResponse
 
-# Interviews and survey imports are research work. PORTFOLIO_WRITE for now; a "research.write"
-# (or "evidence.write") scope for research/support/sales contributors is proposed to the lead.
-WRITE_SCOPE = Scope.VOICE_WRITE  # contributors (support, sales, research) too
+# Interviews and survey imports are research work: VOICE_WRITE, which contributors (research, support,
+# sales) hold as well as admins, product managers and owners; stakeholders only read.
+WRITE_SCOPE = Scope.VOICE_WRITE
 INTERVIEW_FIELDS = ["title", "happened_on", "customer", "notes", "consent"]
 HIGHLIGHT_FIELDS = ["start", "end", "text", "detached"]
 

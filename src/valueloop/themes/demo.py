@@ -26,7 +26,22 @@ def build(context, *, backend=None) -> None:
     # at once; when the sentence model is installed, the worker re-embeds and re-clusters with it in
     # the background as soon as the server's worker starts (theme ids and PM edits carry over).
     backend = backend or lexical_backend()
-    run = runs.recluster(workspace, trigger="demo", user=context.users.get("priya"), backend=backend)
+    only = None
+    if context.scale == "large":
+        # The 100,000 items of the large batch are left to the worker's scan, which embeds and assigns them
+        # in the background: clustering them here cost the large demo minutes of CPU. The demo's own items
+        # (and the whispers) make the same themes as the small demo's.
+        from valueloop.feedback.demo import LARGE_PREFIX
+        from valueloop.feedback.facade import FeedbackItem
+
+        only = list(
+            FeedbackItem.objects.filter(workspace=workspace)
+            .exclude(external_id__startswith=f"{LARGE_PREFIX}-")
+            .values_list("id", flat=True)
+        )
+    run = runs.recluster(
+        workspace, trigger="demo", user=context.users.get("priya"), backend=backend, only_feedback=only
+    )
     if run.status != "succeeded":
         raise RuntimeError(f"themes demo: the clustering failed: {run.error}")
     _curate_whispers(context, workspace)

@@ -369,12 +369,21 @@ def embed_sources(workspace, sources: Sequence[Source], backend, counts: EmbedCo
             counts.new_ids.extend(r.pk for r in [*new_rows, *old_rows] if r.skip_reason in ("", "duplicate"))
 
 
-def embed_pending(workspace, backend, *, feedback_ids: Iterable[int] | None = None, full: bool = False) -> EmbedCounts:
+def embed_pending(
+    workspace,
+    backend,
+    *,
+    feedback_ids: Iterable[int] | None = None,
+    full: bool = False,
+    only_feedback: Iterable[int] | None = None,
+) -> EmbedCounts:
     """Embed every source without a row (feedback items and interview highlights), rows of another
     backend, and the given feedback items (edited: embedded again when their text changed). ``full``
-    (re-clusterings) also re-checks every highlight: consent given or withdrawn, notes edited."""
+    (re-clusterings) also re-checks every highlight: consent given or withdrawn, notes edited.
+    ``only_feedback`` limits the feedback items without a row to those ids; the others wait for the
+    worker's next scan (``scheduler``), which embeds and assigns them."""
     counts = EmbedCounts()
-    sources = _feedback_sources(workspace, missing_only=True)
+    sources = _feedback_sources(workspace, only_feedback, missing_only=True)
     if feedback_ids:
         listed = {s.id for s in sources}
         sources += _feedback_sources(workspace, [i for i in feedback_ids if i not in listed], missing_only=False)
@@ -822,15 +831,24 @@ def apply_plan(workspace, plan: Plan, backend_name: str) -> dict:
         return {**plan.counts, "created_ids": [t.pk for t in created.values()]}
 
 
-def recluster(workspace, *, trigger: str = "schedule", user=None, backend=None, seed: int = 0) -> ThemeRun:
-    """Embed what is pending, re-cluster everything, swap the result in. Never raises: a failure is
-    recorded on the run and the previous themes stay untouched."""
+def recluster(
+    workspace,
+    *,
+    trigger: str = "schedule",
+    user=None,
+    backend=None,
+    seed: int = 0,
+    only_feedback: Iterable[int] | None = None,
+) -> ThemeRun:
+    """Embed what is pending, re-cluster everything embedded, swap the result in. Never raises: a failure
+    is recorded on the run and the previous themes stay untouched. ``only_feedback``: see ``embed_pending``
+    (the large demo clusters its own items and leaves a bulk load to the worker)."""
     backend = backend or embedding_backend()
     started = time.monotonic()
     run = _start_run(workspace, "recluster", trigger, user, backend.name)
     try:
         refresh_facts(workspace)
-        embedded = embed_pending(workspace, backend, full=True)
+        embedded = embed_pending(workspace, backend, full=True, only_feedback=only_feedback)
         for _attempt in range(RECLUSTER_ATTEMPTS):
             plan = plan_recluster(workspace, backend.name, seed=seed)
             try:

@@ -1,5 +1,5 @@
-"""Experiment fixtures: a flag, metrics and an experiment in a workspace, and simulated events (exposures and metric
-events) together with the per-variation sums an independent computation expects from them."""
+"""Simulated experiment events (exposures and metric events) together with the per-variation sums an independent
+computation expects from them. The flag, metrics and experiment they are about come from ``tests.factories``."""
 
 from __future__ import annotations
 
@@ -9,48 +9,8 @@ from dataclasses import dataclass, field
 
 from valueloop.engines.stats import SufficientStats
 from valueloop.events.facade import ingest
-from valueloop.experiments import services
-from valueloop.flags import services as flag_services
-from valueloop.flags.bootstrap import ensure_environments
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-
-
-def environments(workspace) -> dict:
-    return {e.key: e for e in ensure_environments(workspace)}
-
-
-def make_lab(actor, *, label: str = "alpha", environment: str = "development", feature=None, problem=None, **extra):
-    """A boolean flag, three metrics (conversion, revenue per user, errors as a guardrail) and a draft experiment."""
-    flag = flag_services.flag_create(actor=actor, key=f"{label}-checkout", description=f"{label} checkout flag")
-    conversion = services.metric_create(
-        actor=actor, key=f"{label}-conversion", name=f"{label.title()} checkout conversion", event="purchase"
-    )
-    revenue = services.metric_create(
-        actor=actor, key=f"{label}-revenue", name="Revenue per user", kind="mean", event="purchase", aggregation="sum"
-    )
-    errors = services.metric_create(
-        actor=actor, key=f"{label}-errors", name="Errors per user", kind="mean", event="error", lower_is_better=True
-    )
-    env = environments(actor.workspace)[environment]
-    data = {
-        "key": f"{label}-test",
-        "name": f"{label.title()} one-page checkout",
-        "hypothesis": f"A one-page checkout lifts conversion ({label}-secret).",
-        "feature_id": feature.pk if feature is not None else None,
-        "problem_id": problem.pk if problem is not None else None,
-        "flag_id": flag.pk,
-        "environment_id": env.pk,
-        "variations": [{"name": "Control", "value": False}, {"name": "One page", "value": True}],
-        "metrics": [
-            {"metric_id": conversion.pk, "role": "primary"},
-            {"metric_id": revenue.pk, "role": "secondary"},
-            {"metric_id": errors.pk, "role": "guardrail"},
-        ],
-        **extra,
-    }
-    experiment = services.experiment_create(actor=actor, **data)
-    return experiment, {"flag": flag, "env": env, "conversion": conversion, "revenue": revenue, "errors": errors}
 
 
 @dataclass
