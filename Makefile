@@ -9,11 +9,12 @@ VENV := .venv
 UV := .tools/bin/uv
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/lib/chromium/chromium
+ORACLE_JS := tests/oracles/js
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_LINK_MODE := copy
 export UV_NO_PROGRESS := 1
 
-.PHONY: help install install-dev run demo test lint check-deploy pytest pytest-postgres browser bench clean
+.PHONY: help install install-dev run demo test lint check-deploy pytest pytest-postgres browser oracles bench clean
 
 help:
 	@echo "make run    install, migrate, load the demo workspace and serve at http://$(HOST):$(PORT)"
@@ -53,6 +54,21 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi
 
+# Reference implementations the differential tests compare against: GrowthBook's JS SDK (the version pinned
+# in $(ORACLE_JS)/package-lock.json), installed with `npm ci` when node_modules is missing or older than the
+# lockfile. Without node/npm the tests skip locally; under CI (CI set) that is an error.
+oracles: $(ORACLE_JS)/node_modules/.package-lock.json
+
+$(ORACLE_JS)/node_modules/.package-lock.json: $(ORACLE_JS)/package.json $(ORACLE_JS)/package-lock.json
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "node and npm are needed for the flag-evaluation oracle ($(ORACLE_JS)): install Node.js (Debian: apt-get install nodejs npm)"; \
+	  if [ -n "$${CI:-}" ]; then exit 1; fi; \
+	  echo "Continuing without it: the differential tests will be skipped."; \
+	else \
+	  echo "Installing the JS SDK oracle in $(ORACLE_JS) (npm ci)"; \
+	  cd $(ORACLE_JS) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; \
+	fi
+
 lint: install-dev
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
@@ -63,12 +79,12 @@ check-deploy: install-dev
 	VALUELOOP_SECRET_KEY="$$($(VENV)/bin/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
 	$(VENV)/bin/valueloop manage check --deploy --fail-level WARNING; status=$$?; rm -rf $$tmp; exit $$status
 
-pytest: install-dev browser
+pytest: install-dev browser oracles
 	env -u DATABASE_URL VALUELOOP_MODE=test $(VENV)/bin/pytest -q -n 2
 
 # PostgreSQL run: always when CI is set (an unreachable server then fails the run), or when
 # DATABASE_URL names Postgres.
-pytest-postgres: install-dev
+pytest-postgres: install-dev oracles
 	@url="$${DATABASE_URL:-}"; \
 	if [ -z "$${CI:-}" ] && [[ "$$url" != postgres* ]]; then echo "PostgreSQL run skipped (set CI or DATABASE_URL=postgres://...)"; exit 0; fi; \
 	[[ "$$url" == postgres* ]] || url="$(PG_TEST_URL)"; \
@@ -83,4 +99,4 @@ bench: install-dev
 	@for script in bench/*.py; do echo "== $$script"; $(VENV)/bin/python $$script || exit 1; done
 
 clean:
-	rm -rf .tools $(VENV) .pytest_cache .ruff_cache
+	rm -rf .tools $(VENV) .pytest_cache .ruff_cache $(ORACLE_JS)/node_modules

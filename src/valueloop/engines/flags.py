@@ -1,8 +1,9 @@
 """Feature-flag and experiment evaluation, compatible with GrowthBook's SDK spec (0.8.0).
 
-Pure Python (standard library; ``cryptography`` only for :func:`decrypt` / :func:`encrypt`, and numpy only for
-batch evaluation, both imported lazily). Written from the public spec and its cross-SDK conformance suite; no SDK
-code was copied.
+Pure Python (standard library; ``cryptography`` only for :func:`decrypt` / :func:`encrypt`, numpy only for batch
+evaluation, and ``corvus_regex_ecma262`` only for ``$regex`` conditions, all imported lazily). Written from the
+public spec, its cross-SDK conformance suite and the semantics of GrowthBook's JS SDK, the reference
+implementation; no SDK code was copied.
 
 Two layers live here:
 
@@ -33,6 +34,11 @@ Invariants (the tests hold us to them):
 4. Evaluation never mutates its inputs; the only side effect is writing assignments into the
    :class:`StickyBucketStore` you pass (so you can persist them).
 5. Values returned (feature values, variations) are shared with the compiled payload: treat them as read-only.
+6. Every result equals the JS SDK's (value, source, rule id, experiment assignment), one by one and in batch:
+   conditions follow JavaScript's coercions (``null + ""`` is ``"null"``, ``null * 1`` is 0, ``===`` on arrays and
+   objects is identity, literal objects compare as ``JSON.stringify`` strings, strings order by UTF-16 units,
+   ``$regex`` is ECMAScript's RegExp), versions read non-strings as ``"0"``, and a rollout includes
+   ``n <= coverage``. ``engines/tests/test_flags_differential.py`` holds us to it against the pinned JS SDK.
 
 Unsupported on purpose: contextual bandits (rules with ``contextualBanditRef`` are skipped), browser-only
 features (visual editor changes, tracking callbacks; the caller tracks ``FeatureResult.experiment_result``).
@@ -130,7 +136,7 @@ def _js_number_str(v: float) -> str:
     r = repr(v)
     if "e" not in r:
         return r
-    if 1e-7 <= abs(v) < 1e21:  # JS only switches to exponent notation outside this range
+    if 1e-6 <= abs(v) < 1e21:  # Number.prototype.toString switches to exponent notation outside this range
         return format(Decimal(r), "f")
     mantissa, exp = r.split("e")
     e = int(exp)
@@ -158,7 +164,13 @@ def _js_str(v: Any) -> str:
     return str(v)
 
 
-_JS_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Number("...") trims JavaScript's WhiteSpace and LineTerminator characters (not Python's str.strip() set: JS
+# keeps U+001C-U+001F and U+0085, strips U+FEFF) and reads only ASCII digits.
+_JS_WHITESPACE: Final = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_JS_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _JS_RADIX = re.compile(r"0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
 _NAN: Final = float("nan")
 
@@ -174,7 +186,7 @@ def _to_num(v: Any) -> float:
     if isinstance(v, list | tuple):
         return _to_num(_js_str(v))
     if isinstance(v, str):
-        s = v.strip()
+        s = v.strip(_JS_WHITESPACE)
         if not s:
             return 0.0
         if _JS_DECIMAL.fullmatch(s):
@@ -204,25 +216,69 @@ def _js_type(v: Any) -> str:
     return "undefined"
 
 
-def _strict_eq(a: Any, b: Any) -> bool:
-    """JSON deep equality without Python's True == 1 coercion."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, str) or isinstance(b, str) or a is None or b is None:
-        return a == b if type(a) is type(b) else False
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(_strict_eq(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_strict_eq(a[k], b[k]) for k in a)
+def _js_identical(a: Any, b: Any) -> bool:
+    """a === b for JSON values: same type and value for primitives (1 === 1.0, true !== 1); never for arrays or
+    objects, which JavaScript compares by identity and an attribute never shares with a condition."""
+    if type(a) is str:
+        return type(b) is str and a == b
+    if a is None or isinstance(a, bool):
+        return a is b
+    if isinstance(a, int | float):
+        return isinstance(b, int | float) and not isinstance(b, bool) and a == b
     return False
+
+
+_ARRAY_INDEX: Final = re.compile(r"0|[1-9][0-9]*")
+
+
+def _js_key_order(obj: Mapping[str, Any]) -> list[str]:
+    # JavaScript enumerates array-index keys ("0", "1", ...) first in numeric order, then the others in insertion
+    # order: the order JSON.stringify writes, so the order JSON equality compares.
+    keys = list(obj)
+    indexes = [k for k in keys if type(k) is str and _ARRAY_INDEX.fullmatch(k) and int(k) < 2**32 - 1]
+    if not indexes:
+        return keys
+    numeric = set(indexes)
+    return sorted(indexes, key=int) + [k for k in keys if k not in numeric]
+
+
+def _json_same(a: Any, b: Any) -> bool:
+    """JSON.stringify(a) === JSON.stringify(b): deep equality in which object key order matters."""
+    if isinstance(a, list | tuple):
+        return (
+            isinstance(b, list | tuple)
+            and len(a) == len(b)
+            and all(_json_same(x, y) for x, y in zip(a, b, strict=True))
+        )
+    if isinstance(a, Mapping):
+        if not isinstance(b, Mapping):
+            return False
+        keys = _js_key_order(a)
+        return keys == _js_key_order(b) and all(_json_same(a[k], b[k]) for k in keys)
+    return _js_identical(a, b)
+
+
+def _js_str_cmp(a: str, b: str) -> int:
+    # JavaScript orders strings by UTF-16 code units: a character beyond the BMP (a surrogate pair, 0xD800-0xDFFF)
+    # sorts before U+E000-U+FFFF, where Python's code-point order puts it after.
+    if not (a.isascii() and b.isascii()) and max(a + b, default="") > "\uffff":
+        a16, b16 = a.encode("utf-16-be", "surrogatepass"), b.encode("utf-16-be", "surrogatepass")
+        return (a16 > b16) - (a16 < b16)
+    return (a > b) - (a < b)
+
+
+def _js_primitive(v: Any) -> Any:
+    # ToPrimitive for the relational operators: arrays and objects become their strings.
+    if isinstance(v, list | tuple | Mapping):
+        return _js_str(v)
+    return v
 
 
 def _js_cmp(a: Any, b: Any) -> int | None:
     """Relational comparison with JS coercion: -1/0/1, or None when incomparable (NaN)."""
+    a, b = _js_primitive(a), _js_primitive(b)
     if type(a) is str and type(b) is str:
-        return (a > b) - (a < b)
+        return _js_str_cmp(a, b)
     x, y = _to_num(a), _to_num(b)
     if x != x or y != y:
         return None
@@ -386,40 +442,48 @@ def _hkey(v: Any) -> Any:
 
 
 class _ValueSet:
-    """Membership test for $in / saved groups: O(1) for scalars, deep equality for the rare object member."""
+    """Membership test for $in / saved groups, O(1): Array.prototype.includes semantics (SameValueZero), under which
+    an array or object member never matches (JavaScript compares those by identity), so only scalars are kept."""
 
-    __slots__ = ("keys", "others")
+    __slots__ = ("keys",)
 
     def __init__(self, values: Iterable[Any], lower: bool = False) -> None:
         keys: set[Any] = set()
-        others: list[Any] = []
         for v in values:
             if lower and isinstance(v, str):
                 v = v.lower()
             k = _hkey(v)
-            if k is _UNHASHABLE:
-                others.append(v)
-            else:
+            if k is not _UNHASHABLE:
                 keys.add(k)
         self.keys = frozenset(keys)
-        self.others = tuple(others)
 
     def contains(self, v: Any) -> bool:
         k = _hkey(v)
-        if k is not _UNHASHABLE:
-            return k in self.keys
-        return any(_strict_eq(v, o) for o in self.others)
+        return k is not _UNHASHABLE and k in self.keys
 
 
-SavedGroups = Mapping[str, _ValueSet]
+# A saved group compiles to the set of its values, or to None when the entry is malformed: an unknown group id
+# reads as an empty list ($notInGroup passes everyone), a malformed entry matches nobody, for $inGroup and
+# $notInGroup alike (else $notInGroup would let everyone through a broken group), as the reference SDK does.
+SavedGroups = Mapping[str, _ValueSet | None]
 _Pred = Callable[[Any, SavedGroups], bool]
-_EMPTY_GROUPS: Final[Mapping[str, _ValueSet]] = MappingProxyType({})
+_EMPTY_GROUPS: Final[SavedGroups] = MappingProxyType({})
+_NO_VALUES: Final = _ValueSet(())
 
 
-def _compile_groups(saved_groups: Mapping[str, Any] | None) -> Mapping[str, _ValueSet]:
+def _compile_group(entry: Any) -> _ValueSet | None:
+    if isinstance(entry, list | tuple):
+        return _ValueSet(entry)  # the original format: a bare list
+    if isinstance(entry, Mapping) and entry.get("type") == "list":
+        values = entry.get("values")
+        return _ValueSet(values) if isinstance(values, list | tuple) else None
+    return None  # a condition group (not supported by $inGroup), a malformed entry, or a type added later
+
+
+def _compile_groups(saved_groups: Mapping[str, Any] | None) -> SavedGroups:
     if not saved_groups or not isinstance(saved_groups, Mapping):
         return _EMPTY_GROUPS
-    return {str(k): _ValueSet(v) for k, v in saved_groups.items() if isinstance(v, list | tuple)}
+    return {str(k): _compile_group(v) for k, v in saved_groups.items()}
 
 
 def _true(_v: Any, _g: SavedGroups) -> bool:
@@ -460,31 +524,31 @@ def _any_of(preds: Sequence[_Pred]) -> _Pred:
     return check
 
 
+def _js_get(obj: Any, key: str) -> Any:
+    # One step of the reference's path lookup (`key in obj`): an object's own key, an array's index (canonical
+    # decimal, so "01" is not one) or its "length"; anything else (a missing key, a scalar) reads as null, so
+    # {"x": null} matches a missing x.
+    if type(obj) is dict or isinstance(obj, Mapping):
+        return obj.get(key)
+    if isinstance(obj, list | tuple):
+        if key == "length":
+            return len(obj)
+        if _ARRAY_INDEX.fullmatch(key) and int(key) < len(obj):
+            return obj[int(key)]
+    return None
+
+
 def _path_getter(path: str) -> Callable[[Any], Any]:
-    # A missing path reads as null, as in the reference (so {"x": null} matches a missing x).
     if "." not in path:
-
-        def get_flat(obj: Any) -> Any:
-            if type(obj) is dict:
-                return obj.get(path)
-            if isinstance(obj, Mapping):
-                return obj.get(path)
-            return None
-
-        return get_flat
+        return lambda obj: _js_get(obj, path)
     parts = tuple(path.split("."))
 
     def get_nested(obj: Any) -> Any:
         cur = obj
         for part in parts:
-            if type(cur) is dict or isinstance(cur, Mapping):
-                if part not in cur:
-                    return None
-                cur = cur[part]
-            elif isinstance(cur, list | tuple) and part.isdigit() and int(part) < len(cur):
-                cur = cur[int(part)]
-            else:
+            if cur is None:
                 return None
+            cur = _js_get(cur, part)
         return cur
 
     return get_nested
@@ -530,28 +594,47 @@ def _is_operator_object(v: Any) -> bool:
     return isinstance(v, Mapping) and len(v) > 0 and all(isinstance(k, str) and k.startswith("$") for k in v)
 
 
-def _compile_value(cv: Any) -> _Pred:
-    """Condition value -> predicate over one attribute value."""
+def _equals_string(v: Any, cv: str) -> bool:
+    # value + "" === condition: a null or missing attribute reads "null", an array its joined elements.
+    return v == cv if type(v) is str else _js_str(v) == cv
+
+
+def _group_members(groups: SavedGroups, group_id: str) -> _ValueSet | None:
+    return groups.get(group_id, _NO_VALUES)  # an unknown id is an empty list; None: a malformed entry
+
+
+def _compile_value(cv: Any, insensitive: bool = False) -> _Pred:
+    """Condition value -> predicate over one attribute value (a missing attribute arrives as None, JS's null)."""
     if isinstance(cv, str):
-        # JS: String(value) === condition. A missing/null attribute never equals a string here: the reference
-        # would compare "null", which no rule author means.
-        return lambda v, g: v == cv if type(v) is str else (v is not None and _js_str(v) == cv)
+        if insensitive:  # $alli: String(value).toLowerCase() === condition.toLowerCase()
+            want = cv.lower()
+            return lambda v, g: (v if type(v) is str else _js_str(v)).lower() == want
+        return lambda v, g: _equals_string(v, cv)
     if isinstance(cv, bool):
         return lambda v, g: v is not None and _js_truthy(v) is cv
     if isinstance(cv, int | float):
-        return lambda v, g: v is not None and _to_num(v) == cv
+        # value * 1 === condition: null, "" and [] read 0, "0x1F" 31, [5] 5, an object NaN.
+        return lambda v, g: _to_num(v) == cv
     if cv is None:
         return lambda v, g: v is None
     if isinstance(cv, list | tuple) or not _is_operator_object(cv):
-        return lambda v, g: _strict_eq(v, cv)
+        return lambda v, g: _json_same(v, cv)
     return _all_of([_compile_operator(op, expected) for op, expected in cv.items()])
 
 
-_VERSION_STRIP: Final = re.compile(r"(^v|\+.*$)")
+_VERSION_STRIP: Final = re.compile(r"^v|\+[^\n\r\u2028\u2029]*\Z")  # JS /(^v|\+.*$)/g: "." stops at line ends
 _VERSION_SPLIT: Final = re.compile(r"[-.]")
 _VERSION_NUMERIC: Final = re.compile(r"[0-9]+")
 _PADDED_CACHE: dict[str, str] = {}
 _PADDED_CACHE_MAX: Final = 4096
+
+
+def _version_text(v: Any) -> str:
+    # What the reference compares as a version: a number's string, a non-empty string, and "0" for anything else
+    # (null, a missing attribute, booleans, arrays, objects), so {"$vlt": "1.0.0"} passes a missing version.
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        v = _js_str(v)
+    return v if isinstance(v, str) and v else "0"
 
 
 def _padded_version(v: str) -> str:
@@ -605,23 +688,45 @@ def _lower(v: Any) -> Any:
     return v.lower() if isinstance(v, str) else v
 
 
+def _js_regex(pattern: Any, insensitive: bool) -> Callable[[str], bool] | None:
+    """``new RegExp(pattern, "i"?).test``: ECMAScript syntax and matching (``\\d`` is ASCII, ``$`` is the end of
+    the text, ``.`` one UTF-16 unit, JS case folding), which Python's ``re`` does not give; the engine also
+    matches in linear time, so a rule's pattern cannot hang the server. None when the pattern is invalid."""
+    if not isinstance(pattern, str):
+        return None
+    import corvus_regex_ecma262 as ecma  # lazily: only payloads with $regex conditions need it
+
+    try:
+        return ecma.compile(pattern, "i" if insensitive else "").test
+    except ecma.error:
+        return None
+
+
 def _compile_operator(op: str, expected: Any) -> _Pred:
     if op in _REL_OPS:
         test = _REL_OPS[op]
         te = type(expected)
-        if te is int or te is float or te is str:
-            # Same-typed operands compare directly (what JS does for number/number and string/string); every
-            # other combination goes through the coercing comparison.
+        if te is int or te is float:
+            # number < number compares directly; every other combination goes through the coercing comparison.
             direct = _DIRECT_REL[op]
 
-            def rel_fast(v: Any, g: SavedGroups) -> bool:
+            def rel_number(v: Any, g: SavedGroups) -> bool:
                 tv = type(v)
-                if (tv is te) or (te is not str and (tv is int or tv is float)):
+                if tv is int or tv is float:
                     return direct(v, expected)
                 c = _js_cmp(v, expected)
                 return c is not None and test(c)
 
-            return rel_fast
+            return rel_number
+        if te is str:
+
+            def rel_string(v: Any, g: SavedGroups) -> bool:
+                if type(v) is str:
+                    return test(_js_str_cmp(v, expected))
+                c = _js_cmp(v, expected)
+                return c is not None and test(c)
+
+            return rel_string
 
         def rel(v: Any, g: SavedGroups) -> bool:
             c = _js_cmp(v, expected)
@@ -629,15 +734,15 @@ def _compile_operator(op: str, expected: Any) -> _Pred:
 
         return rel
     if op == "$eq":
-        return lambda v, g: _strict_eq(v, expected)
+        return lambda v, g: _js_identical(v, expected)
     if op == "$ne":
-        return lambda v, g: not _strict_eq(v, expected)
+        return lambda v, g: not _js_identical(v, expected)
     if op in ("$regex", "$regexi"):
-        try:
-            rx = re.compile(expected, re.IGNORECASE if op == "$regexi" else 0)
-        except (re.error, TypeError, ValueError, RecursionError):
+        matches = _js_regex(expected, op == "$regexi")
+        if matches is None:
             return _false  # an invalid pattern matches nothing (and never raises)
-        return lambda v, g: v is not None and rx.search(v if type(v) is str else _js_str(v)) is not None
+        # RegExp.test(String(value)): a missing attribute is tested as "null".
+        return lambda v, g: matches(v if type(v) is str else _js_str(v))
     if op in ("$in", "$nin", "$ini", "$nini"):
         if not isinstance(expected, list | tuple):
             return _false  # the spec: a non-array operand fails both $in and $nin
@@ -662,27 +767,19 @@ def _compile_operator(op: str, expected: Any) -> _Pred:
     if op in ("$all", "$alli"):
         if not isinstance(expected, list | tuple):
             return _false
-        if op == "$alli":
-            wanted = [_compile_value(_lower(e)) for e in expected]
+        # Every expected item matches some element; $alli lowercases string items only (not operators').
+        wanted = [_compile_value(e, insensitive=op == "$alli") for e in expected]
 
-            def all_ci(v: Any, g: SavedGroups) -> bool:
-                if not isinstance(v, list | tuple):
-                    return False
-                lowered = [_lower(x) for x in v]
-                return all(any(w(x, g) for x in lowered) for w in wanted)
-
-            return all_ci
-        wanted = [_compile_value(e) for e in expected]
-
-        def all_cs(v: Any, g: SavedGroups) -> bool:
+        def all_of(v: Any, g: SavedGroups) -> bool:
             if not isinstance(v, list | tuple):
                 return False
             return all(any(w(x, g) for x in v) for w in wanted)
 
-        return all_cs
+        return all_of
     if op == "$elemMatch":
         sub = _compile_value(expected) if _is_operator_object(expected) else _compile_condition(expected)
-        return lambda v, g: isinstance(v, list | tuple) and any(sub(x, g) for x in v)
+        # null elements are skipped; 0, "" and false are tested like any other element.
+        return lambda v, g: isinstance(v, list | tuple) and any(x is not None and sub(x, g) for x in v)
     if op == "$size":
         sub = _compile_value(expected)
         return lambda v, g: isinstance(v, list | tuple) and sub(len(v), g)
@@ -697,13 +794,10 @@ def _compile_operator(op: str, expected: Any) -> _Pred:
         return lambda v, g: not sub(v, g)
     if op in _VERSION_OPS:
         vtest = _VERSION_OPS[op]
-        want = _padded_version(_js_str(expected))
+        want = _padded_version(_version_text(expected))
 
         def version(v: Any, g: SavedGroups) -> bool:
-            if v is None:
-                return False
-            have = _padded_version(_js_str(v))
-            return vtest((have > want) - (have < want))
+            return vtest(_js_str_cmp(_padded_version(_version_text(v)), want))
 
         return version
     if op in ("$inGroup", "$notInGroup"):
@@ -711,8 +805,8 @@ def _compile_operator(op: str, expected: Any) -> _Pred:
         negate = op == "$notInGroup"
 
         def in_group(v: Any, g: SavedGroups) -> bool:
-            members = g.get(group_id)
-            return (members is not None and _is_in(v, members)) != negate
+            members = _group_members(g, group_id)
+            return members is not None and _is_in(v, members) != negate
 
         return in_group
     return _false  # unknown operator: the spec says it fails (and we never raise)
@@ -856,11 +950,9 @@ def condition_problems(condition: Any) -> list[str]:
             elif op in ("$regex", "$regexi"):
                 if not isinstance(arg, str):
                     problems.append(f"{op} on {path} needs a regular expression string")
-                else:
-                    try:
-                        re.compile(arg)
-                    except re.error as exc:
-                        problems.append(f"{op} on {path} is not a valid regular expression: {exc}")
+                elif _js_regex(arg, op == "$regexi") is None:
+                    # JavaScript's grammar, as evaluation uses: (?<name>...) is valid, Python's (?P<name>...) is not.
+                    problems.append(f"{op} on {path} is not a valid regular expression (JavaScript syntax): {arg!r}")
             elif op == "$elemMatch":
                 if _is_operator_object(arg):
                     value(arg, f"{path}.$elemMatch", depth + 1)
@@ -1303,7 +1395,9 @@ class _Rule:
             self.kind = _KIND_SKIP
         elif isinstance(r.get("variations"), list | tuple):
             self.kind = _KIND_EXPERIMENT
-            self.experiment = Experiment(r, default_key=feature_key)
+            # The reference builds a rule's experiment from these fields alone: a rule's parentConditions are
+            # checked above (once), and fields of inline experiments (active, status, force, url) do not apply.
+            self.experiment = Experiment({k: r[k] for k in _EXPERIMENT_FIELDS if k in r}, default_key=feature_key)
         else:
             self.kind = _KIND_SKIP
 
@@ -1628,9 +1722,9 @@ class FeatureEvaluator:
             return False
         if rule.range is not None:
             return rule.range[0] <= n < rule.range[1]
-        # Half-open like every bucket range: a coverage of k/10000 includes exactly k buckets (what current
-        # GrowthBook SDKs do; older ones used n <= coverage and let one extra bucket in).
-        return n < rule.coverage  # type: ignore[operator]
+        # Closed at the top, unlike a range: the reference SDK includes n == coverage (so a coverage of k/10000
+        # admits bucket k too), and a user must get the same answer from every SDK.
+        return n <= rule.coverage  # type: ignore[operator]
 
     def _result(
         self,
@@ -1861,7 +1955,8 @@ _POW10: Final = tuple(10**k for k in range(10))
 
 
 def _factor_key(v: Any) -> Any:
-    # Dict key with JS equality classes (see _hkey); objects and arrays by their canonical JSON.
+    # Dict key with JS equality classes (see _hkey); objects and arrays by their JSON with the key order kept
+    # (conditions compare objects as JSON.stringify does, so {"a":1,"b":2} and {"b":2,"a":1} differ).
     if isinstance(v, bool):
         return (_HKEY_BOOL, v)
     if v is None or isinstance(v, str | int | float):
@@ -1869,7 +1964,7 @@ def _factor_key(v: Any) -> Any:
     import json
 
     try:
-        return ("json", json.dumps(v, sort_keys=True, default=str))
+        return ("json", json.dumps(v, default=str))
     except (TypeError, ValueError):
         return ("id", id(v))
 
@@ -1925,10 +2020,11 @@ class _Batch:
         col = self.column(attribute)
         try:
             # Fast path, all in C: the raw values are the keys and the first occurrence of each is its
-            # representative. Valid unless a bool shares a column with 0/1 (Python equates True and 1, JS does
-            # not) or a value is unhashable (TypeError).
+            # representative. Valid unless a bool shares a column with numbers (Python equates True and 1, JS does
+            # not: the types are read from the whole column, as the keys have already merged false into 0) or a
+            # value is unhashable (TypeError).
             reps = list(dict.fromkeys(col))
-            types = set(map(type, reps))
+            types = set(map(type, col))
             if bool in types and (int in types or float in types):
                 raise TypeError("bools mixed with numbers")
             index = {k: i for i, k in enumerate(reps)}
@@ -1954,7 +2050,7 @@ class _Batch:
         try:
             import json
 
-            cache_key = json.dumps(condition.source, sort_keys=True)
+            cache_key = json.dumps(condition.source)  # key order kept: it can change a condition's meaning
         except (TypeError, ValueError):
             return self._condition_mask(condition)
         mask = self._masks.get(cache_key)
@@ -1975,19 +2071,15 @@ class _Batch:
             return None
         np = self.np
         if isinstance(expected, str):
-            return np.fromiter(
-                (r == expected if type(r) is str else (r is not None and _js_str(r) == expected) for r in reps),
-                dtype=bool,
-                count=len(reps),
-            )
+            return np.fromiter((_equals_string(r, expected) for r in reps), dtype=bool, count=len(reps))
         if not isinstance(expected, Mapping) or len(expected) != 1:
             return None
         ((op, operand),) = expected.items()
         if op in ("$inGroup", "$notInGroup"):
-            members = self.groups.get(_js_str(operand))
+            members = _group_members(self.groups, _js_str(operand))
             negate = op == "$notInGroup"
             if members is None:
-                return np.full(len(reps), negate, dtype=bool)
+                return np.zeros(len(reps), dtype=bool)
         elif op in ("$in", "$nin") and isinstance(operand, list | tuple):
             members, negate = _ValueSet(operand), op == "$nin"
         else:
@@ -2234,8 +2326,10 @@ class _Batch:
                     applies &= self.hash_input(rule.hash_attribute).truthy
                     at = np.flatnonzero(applies)
                     n = self.hashes(rule.hasher, rule.hash_attribute, at)
-                    low, high = rule.range if rule.range is not None else (-1.0, rule.coverage)
-                    inside = (n >= low) & (n < high)
+                    if rule.range is not None:
+                        inside = (n >= rule.range[0]) & (n < rule.range[1])
+                    else:
+                        inside = n <= rule.coverage  # closed, as in FeatureEvaluator._in_rollout
                     hit = at[inside]
                     if hit.size:
                         settle(hit, BatchOutcome(rule.force, "force", rule.id))

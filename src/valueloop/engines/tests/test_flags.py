@@ -14,8 +14,10 @@ from valueloop.engines.flags import (
     FeatureEvaluator,
     StickyBucketStore,
     compile_condition,
+    condition_problems,
     decrypt,
     encrypt,
+    eval_condition,
     evaluate,
     get_bucket_range,
     hash_value,
@@ -238,3 +240,200 @@ def test_one_shot_evaluate_and_evaluate_all():
     payload = {"features": {"a": {"defaultValue": 1}, "b": {"defaultValue": 2, "rules": [{"force": 3}]}}}
     assert evaluate(payload, {}, "b").value == 3
     assert {k: r.value for k, r in FeatureEvaluator(payload).evaluate_all({}).items()} == {"a": 1, "b": 3}
+
+
+# -- JavaScript semantics (GrowthBook's JS SDK is the reference; each case below once diverged from it) ----------
+
+
+def force_when(condition):
+    rule = {"force": "forced", "condition": condition}
+    return {"features": {"f": {"defaultValue": "default", "rules": [rule]}}}
+
+
+@pytest.mark.parametrize(
+    ("condition", "users", "expected"),
+    [
+        ({"beta": {"$eq": False}}, [{"beta": 0}, {"beta": False}, {"beta": 0}], ["default", "forced", "default"]),
+        ({"beta": {"$eq": False}}, [{"beta": False}, {"beta": 0}], ["forced", "default"]),
+        ({"beta": {"$eq": True}}, [{"beta": 1}, {"beta": True}, {"beta": 0}], ["default", "forced", "default"]),
+        ({"beta": {"$type": "number"}}, [{"beta": True}, {"beta": 1}], ["default", "forced"]),
+    ],
+)
+def test_evaluate_many_features__tells_false_from_0_and_true_from_1(condition, users, expected):
+    evaluator = FeatureEvaluator(force_when(condition))
+    assert [evaluator.evaluate("f", u).value for u in users] == expected
+    assert evaluator.evaluate_many_features(["f"], users)["f"].values() == expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "attributes", "expected"),
+    [
+        ({"v": {"$vlt": "1.0.0"}}, {}, True),  # a missing version compares as "0"
+        ({"v": {"$vlt": "1.0.0"}}, {"v": None}, True),
+        ({"v": {"$veq": "0"}}, {}, True),
+        ({"v": {"$vne": "0.0.0"}}, {}, True),
+        ({"v": {"$vgt": "0.0.1"}}, {"v": True}, False),  # booleans too, not "true"
+        ({"v": {"$veq": "0"}}, {"v": False}, True),
+        ({"v": {"$vgt": "1.9.9"}}, {"v": 2}, True),  # numbers by their string
+        ({"v": {"$vgte": True}}, {"v": "0"}, True),  # the operand follows the same rule
+    ],
+)
+def test_eval_condition__version_operators_read_missing_and_non_strings_as_version_0(condition, attributes, expected):
+    assert eval_condition(condition, attributes) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "tags", "expected"),
+    [
+        ({"$elemMatch": {"$exists": False}}, [None], False),  # null elements are skipped
+        ({"$elemMatch": {"$type": "null"}}, [None, "a"], False),
+        ({"$elemMatch": {"name": None}}, [None], False),
+        ({"$elemMatch": {"$eq": 0}}, [None, 0], True),  # 0, "" and false are still tested
+        ({"$elemMatch": {"$eq": ""}}, [""], True),
+    ],
+)
+def test_eval_condition__elem_match_skips_null_elements(condition, tags, expected):
+    assert eval_condition({"tags": condition}, {"tags": tags}) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "attributes", "expected"),
+    [
+        ({"tags": {"$eq": ["a"]}}, {"tags": ["a"]}, False),  # === on arrays and objects is identity
+        ({"tags": {"$ne": ["a"]}}, {"tags": ["a"]}, True),
+        ({"o": {"$eq": {"a": 1}}}, {"o": {"a": 1}}, False),
+        ({"tags": {"$in": [["a"], "b"]}}, {"tags": [["a"]]}, False),  # includes() compares arrays by identity too
+        ({"o": {"$nin": [{"a": 1}]}}, {"o": {"a": 1}}, True),
+        ({"n": {"$eq": 1}}, {"n": 1.0}, True),
+        ({"n": {"$eq": 1}}, {"n": True}, False),
+    ],
+)
+def test_eval_condition__eq_and_in_compare_arrays_and_objects_by_identity(condition, attributes, expected):
+    assert eval_condition(condition, attributes) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "attributes", "expected"),
+    [
+        ({"x": 0}, {}, True),  # null * 1 === 0
+        ({"x": 0}, {"x": None}, True),
+        ({"x": 0}, {"x": ""}, True),
+        ({"x": "null"}, {}, True),  # null + "" === "null"
+        ({"x": ""}, {}, False),
+        ({"x": "1,2"}, {"x": [1, 2]}, True),
+        ({"x": {"$regex": "^null$"}}, {}, True),  # RegExp.test(String(null))
+        ({"x": {"$regex": "^1,2$"}}, {"x": [1, 2]}, True),
+        ({"x": {"$lt": 1}}, {}, True),  # null < 1
+        ({"x": {"$alli": ["a"]}}, {"x": [["A"]]}, True),  # String(["A"]).toLowerCase()
+        ({"x": {"$alli": ["null"]}}, {"x": [None]}, True),
+    ],
+)
+def test_eval_condition__coerces_null_and_arrays_as_javascript_does(condition, attributes, expected):
+    assert eval_condition(condition, attributes) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "attributes", "expected"),
+    [
+        ({"o": {"a": 1, "b": 2}}, {"o": {"b": 2, "a": 1}}, False),  # JSON.stringify keeps the key order
+        ({"o": {"a": 1, "b": 2}}, {"o": {"a": 1, "b": 2}}, True),
+        ({"o": {"a": 1, "1": 2}}, {"o": {"1": 2, "a": 1}}, True),  # integer-like keys always come first
+        ({"o": [1, {"a": 1, "b": 2}]}, {"o": [1, {"b": 2, "a": 1}]}, False),
+    ],
+)
+def test_eval_condition__literal_objects_compare_as_json_strings(condition, attributes, expected):
+    assert eval_condition(condition, attributes) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "attributes", "expected"),
+    [
+        ({"tags.length": 2}, {"tags": ["a", "b"]}, True),
+        ({"tags.1": "b"}, {"tags": ["a", "b"]}, True),
+        ({"tags.01": "b"}, {"tags": ["a", "b"]}, False),  # not an array index
+        ({"tags.٠": "a"}, {"tags": ["a", "b"]}, False),
+    ],
+)
+def test_eval_condition__paths_read_array_indexes_and_length(condition, attributes, expected):
+    assert eval_condition(condition, attributes) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "attributes", "expected"),
+    [
+        ({"x": 4}, {"x": "\ufeff4"}, True),  # Number() trims JavaScript's whitespace...
+        ({"x": 5}, {"x": "\x1c5"}, False),  # ...which is not Python's
+        ({"x": 3}, {"x": "٣"}, False),  # ASCII digits only
+        ({"x": {"$lt": "1,3"}}, {"x": [1, 2]}, True),  # an array compares as its string with a string
+        ({"x": {"$gt": "["}}, {"x": {"a": 1}}, True),  # "[object Object]" > "["
+        ({"x": {"$gt": "\uffff"}}, {"x": "😀"}, False),  # UTF-16 order: a surrogate pair sorts below U+FFFF
+        ({"x": {"$lt": "\uffff"}}, {"x": "a😀"}, True),
+    ],
+)
+def test_eval_condition__numbers_and_strings_compare_as_javascript_does(condition, attributes, expected):
+    assert eval_condition(condition, attributes) is expected
+
+
+def test_hash_value__stringifies_numbers_as_javascript_does():
+    assert hash_value("s", 1e-7, 1) == hash_value("s", "1e-7", 1)
+    assert hash_value("s", 1e-6, 2) == hash_value("s", "0.000001", 2)
+    assert hash_value("s", 1e21, 2) == hash_value("s", "1e+21", 2)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("^\\d$", "٣", False),  # \d is ASCII in JavaScript
+        ("a$", "a\n", False),  # $ is the end of the text
+        ("^.$", "😀", False),  # . is one UTF-16 unit
+        ("(?<n>a)", "a", True),  # JavaScript's named groups
+        ("(?P<n>a)", "a", False),  # Python's are invalid: no match
+        ("^[^]$", "x", True),
+    ],
+)
+def test_eval_condition__regex_follows_javascript_regexp(pattern, value, expected):
+    assert eval_condition({"x": {"$regex": pattern}}, {"x": value}) is expected
+
+
+def test_condition_problems__check_regexes_with_javascript_syntax():
+    assert condition_problems({"x": {"$regex": "(?<n>a)"}}) == []
+    assert "not a valid regular expression" in condition_problems({"x": {"$regex": "(?P<n>a)"}})[0]
+
+
+@pytest.mark.parametrize(
+    ("group", "in_group", "not_in_group"),
+    [
+        (["u1"], True, False),
+        ({"type": "list", "values": ["u1"]}, True, False),  # the newer saved-group format
+        ("not a list", False, False),  # a malformed entry matches nobody, either way
+        ({"type": "condition", "condition": {}}, False, False),
+        ({"type": "list", "values": "u1"}, False, False),
+        (None, False, False),
+    ],
+)
+def test_eval_condition__saved_groups_in_both_formats_and_malformed_ones(group, in_group, not_in_group):
+    groups = {"g": group}
+    assert eval_condition({"id": {"$inGroup": "g"}}, {"id": "u1"}, groups) is in_group
+    assert eval_condition({"id": {"$notInGroup": "g"}}, {"id": "u1"}, groups) is not_in_group
+    assert eval_condition({"id": {"$notInGroup": "unknown"}}, {"id": "u1"}, groups) is True
+
+
+def test_evaluate__rollout_includes_the_user_whose_bucket_equals_the_coverage():
+    users = [{"id": f"user-{i}"} for i in range(50)]
+    bucket = hash_value("f", "user-7", 2)
+    evaluator = FeatureEvaluator(
+        {"features": {"f": {"defaultValue": "off", "rules": [{"force": "on", "coverage": bucket, "hashVersion": 2}]}}}
+    )
+    assert evaluator.evaluate("f", {"id": "user-7"}).value == "on"
+    expected = ["on" if hash_value("f", u["id"], 2) <= bucket else "off" for u in users]
+    assert [evaluator.evaluate("f", u).value for u in users] == expected
+    assert evaluator.evaluate_many_features(["f"], users)["f"].values() == expected
+
+
+def test_evaluate__experiment_rules_ignore_fields_of_inline_experiments():
+    # The reference builds a rule's experiment from the rule's experiment fields only: active, status, force
+    # and url belong to inline experiments.
+    rule = {"key": "exp", "variations": ["a", "b"], "active": False, "status": "draft", "url": "^/never$"}
+    result = FeatureEvaluator({"features": {"f": {"defaultValue": "d", "rules": [rule]}}}).evaluate("f", {"id": "1"})
+    assert result.source == "experiment"
+    assert result.value in ("a", "b")
