@@ -11,7 +11,10 @@ What it does:
    for each key. Both track exposures the same way (GrowthBook through an ``on_experiment_viewed`` callback,
    Valueloop into its queue; both deduplicate). The users are split into chunks and the two SDKs alternate chunk
    by chunk, so a busy machine slows both alike.
-3. Compares every value (type included): ``mismatches`` must be 0.
+3. Compares every value (type included): ``mismatches`` must be 0. Rollout coverages sit between the 1/10000
+   hash buckets (``+ HALF_BUCKET``): at a bucket equal to the coverage growthbook-py 4.0.0 excludes the user
+   (``n < coverage``) where the JS SDK, the reference, includes it (``n <= coverage``), and so does Valueloop.
+   That boundary is checked against the JS SDK by ``engines/tests/test_flags_differential.py``, not here.
 4. Evaluates every feature for ``--batch-users`` users at once with ``Client.evaluate_many_features`` (numpy),
    materialising the per-user values, and checks those values against the one-by-one results of the first N
    users (``batch_mismatches``).
@@ -39,6 +42,7 @@ from growthbook import GrowthBook  # noqa: E402
 from valueloop.sdk import Client  # noqa: E402
 
 RATIO_TARGET = 3.0
+HALF_BUCKET = 0.00005  # hash buckets are multiples of 1/1000 (v1) or 1/10000 (v2); see point 3 above
 BATCH_TARGET = 1_000_000
 COUNTRIES = ["DE", "FR", "NL", "US", "GB", "BR", "JP", "IN"]
 PLANS = ["free", "starter", "pro", "business", "enterprise"]
@@ -63,7 +67,7 @@ def build_payload() -> dict:
                     "id": f"{key}-roll",
                     "condition": {"appVersion": {"$vgte": "4.1.0"}},
                     "force": True,
-                    "coverage": 0.1 + 0.04 * i,
+                    "coverage": 0.1 + 0.04 * i + HALF_BUCKET,
                     "hashAttribute": "id",
                     "seed": key,
                     "hashVersion": 2,
@@ -94,7 +98,7 @@ def build_payload() -> dict:
                     "force": 100,
                 }
             )
-            rules.append({"id": f"{key}-co", "force": 50, "coverage": 0.3, "hashAttribute": "company"})
+            rules.append({"id": f"{key}-co", "force": 50, "coverage": 0.3 + HALF_BUCKET, "hashAttribute": "company"})
             default = 10
         else:  # a prerequisite on the previous feature, then a 50/50 experiment
             parent = f"feature-{i - 1:02d}"
