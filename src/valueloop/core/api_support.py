@@ -11,9 +11,9 @@ Invariants:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.db.models import QuerySet
 from ninja import Field, Path, Schema
@@ -71,6 +71,13 @@ IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime_only)]
 MAX_ID = 2**62
 PathId = Annotated[int, Path(..., ge=1, le=MAX_ID, description="Object id")]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def choice_literal(*choices: Iterable[tuple[Any, Any]], extra: tuple = ()) -> Any:
+    """A ``Literal`` of the values of Django model ``choices`` (and ``extra``): a schema takes its choices from the
+    model, so a new value cannot be forgotten in one place. The OpenAPI schema shows them as an ``enum``."""
+    values = tuple(value for pairs in choices for value, _ in pairs) + tuple(extra)
+    return Literal[values]  # type: ignore[valid-type]
 
 
 class FieldError(Schema):

@@ -7,18 +7,23 @@
 
 The permission-matrix test reads ``required_scope`` / ``page_kind`` from every URL pattern, so a
 view without one of these decorators fails the suite.
+
+Lists on pages are paged by ``paginate_page`` (Django's Paginator; a missing, bad or out-of-range ``?page=``
+answers the nearest page); ``Slices`` lets it page a selector that reads one slice at a time.
 """
 
 from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Page, Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .errors import NotFound, PermissionDenied
 from .permissions import Role, Scope
@@ -90,3 +95,42 @@ def form_errors(exc) -> dict[str, str]:
     if not errors:
         errors["form"] = exc.message
     return errors
+
+
+def paginate_page(request, items, per_page: int, *, number=None) -> Page:
+    """The page of ``items`` (a QuerySet, a list or ``Slices``) that ``?page=`` asks for (or ``number``: a form
+    that posts the page it was on)."""
+    return Paginator(items, per_page).get_page(number if number is not None else request.GET.get("page"))
+
+
+class Slices(Sequence):
+    """``count`` items read on demand, ``fetch(start, stop)`` returning a list: lets ``paginate_page`` page a
+    selector that computes only the rows of the page shown (a ranking, the backlog)."""
+
+    def __init__(self, count: int, fetch: Callable[[int, int], list]):
+        self.count = count
+        self._fetch = fetch
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, _ = key.indices(self.count)
+            return self._fetch(start, stop)
+        return self._fetch(key, key + 1)[0]
+
+
+def posted(request):
+    """The form data to bind a page form to: the POST body on a POST, else None (an unbound form)."""
+    return request.POST if request.method == "POST" else None
+
+
+def safe_next(request, target: str | None, fallback: str) -> str:
+    """``target`` when it is a path on this site (a "next" sent back by a form), else ``fallback``."""
+    target = target or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback

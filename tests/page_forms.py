@@ -1,0 +1,20 @@
+"""Helpers for page-form tests: where a form shows its error."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+
+def error_beside(response, control_id: str) -> str:
+    """The error shown beside the form control ``control_id``: the control is marked ``aria-invalid`` and points
+    (``aria-describedby``) at the element holding the message, which is returned as text."""
+    page = response.content.decode()
+    tag = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{re.escape(control_id)}"[^>]*>', page)
+    assert tag, f"no control #{control_id} on the page"
+    assert 'aria-invalid="true"' in tag.group(0), f"#{control_id} is not marked invalid: {tag.group(0)}"
+    described = re.search(r'aria-describedby="([^"]+)"', tag.group(0))
+    assert described, f"#{control_id} points at no message: {tag.group(0)}"
+    message = re.search(rf'\bid="{re.escape(described.group(1))}"[^>]*>(.*?)</(?:p|div)>', page, re.S)
+    assert message, f"no message #{described.group(1)} for #{control_id}"
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", message.group(1))).strip()
