@@ -1,11 +1,12 @@
 from datetime import datetime
-from typing import Literal
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import BodyId, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, StrictBody, choice_literal, page_schema
 
-ProblemStatus = Literal["open", "exploring", "validated", "solved", "parked"]
+from .models import PROBLEM_STATUS
+
+ProblemStatus = choice_literal(PROBLEM_STATUS)
 
 
 class ProblemIn(StrictBody):
