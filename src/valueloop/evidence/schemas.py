@@ -5,10 +5,21 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import PlainSerializer
 
-from valueloop.core.api_support import BodyId, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, StrictBody, choice_literal, page_schema
 
-TargetType = Literal["problem", "feature"]
-Importance = Annotated[int, Field(ge=1, le=4, description="1 low, 2 medium, 3 high, 4 critical")]
+from .models import EVIDENCE_IMPORTANCE, LOOP_STATUS, TARGET_TYPES
+
+TargetType = choice_literal(TARGET_TYPES)
+LoopStatus = choice_literal(LOOP_STATUS)
+_IMPORTANCES = [value for value, _ in EVIDENCE_IMPORTANCE]
+Importance = Annotated[
+    int,
+    Field(
+        ge=min(_IMPORTANCES),
+        le=max(_IMPORTANCES),
+        description=", ".join(f"{value} {label.lower()}" for value, label in EVIDENCE_IMPORTANCE),
+    ),
+]
 Offset = Annotated[int, Field(ge=0, le=100000, description="Code-point offset into the feedback item's text")]
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
 
@@ -110,7 +121,7 @@ class LoopNotificationOut(Schema):
     contact_id: int | None
     email: str
     subject: str
-    status: Literal["queued", "sent", "failed"]
+    status: LoopStatus
     resend: bool
     created_at: datetime
     sent_at: datetime | None

@@ -1,45 +1,19 @@
 import re
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from valueloop.core.errors import DomainError, Invalid, NotFound
-from valueloop.core.pages import form_errors, public_page, workspace_page
+from valueloop.core.errors import NotFound
+from valueloop.core.pages import paginate_page, posted, public_page, safe_next, workspace_page
 from valueloop.core.permissions import Scope
 
 from . import facade, selectors, services
+from .forms import SORT_LABELS, EvidenceFilterForm, LinkForm, LinkUpdateForm, NotifyForm, UnlinkForm
 from .models import EVIDENCE_IMPORTANCE
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
-def _target_from(data) -> tuple[str, int | None]:
-    """A picker value "feature:12" (or separate target_type/target_id fields)."""
-    raw = (data.get("target") or "").strip()
-    if ":" in raw:
-        kind, _, pk = raw.partition(":")
-        return kind, _int(pk)
-    return (data.get("target_type") or "").strip(), _int(data.get("target_id"))
 
 
 @workspace_page(Scope.WORKSPACE_READ)
@@ -48,26 +22,16 @@ def target_view(request, target_type: str, target_id: int):
     """Every linked item behind a problem or feature, with the roll-up, filters and pagination."""
     actor = request.actor
     ref = selectors.access_target(actor=actor, target_type=target_type, target_id=target_id)
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "segment": request.GET.get("segment", "")[:20],
-        "persona_id": _int(request.GET.get("persona")),
-        "importance": _int(request.GET.get("importance")),
-        "source": request.GET.get("source", "")
-        if request.GET.get("source") in ("feedback", "interview", "experiment")
-        else "",
-        "sort": request.GET.get("sort", "newest") if request.GET.get("sort") in selectors.SORTS else "newest",
-    }
+    filters = EvidenceFilterForm(request.GET).selector_args()
     links = selectors.evidence_list(actor=actor, target_type=target_type, target_id=target_id, **filters)
-    page = Paginator(links, 50).get_page(request.GET.get("page"))
     panel = facade.evidence_panel(actor=actor, target_type=target_type, target_id=target_id)
     context = {
         "ref": ref,
-        "page": page,
+        "page": paginate_page(request, links, 50),
         "filters": filters,
         "filtered": any(v for k, v in filters.items() if k != "sort"),
         "importances": EVIDENCE_IMPORTANCE,
-        "sorts": [("newest", "Newest"), ("strongest", "Strongest"), ("arr", "Highest ARR"), ("oldest", "Oldest")],
+        "sorts": SORT_LABELS,
         "can_write": actor.can(services.WRITE_SCOPE),
         "section": "discovery" if target_type == "problem" else "planning",
         "full_page": True,
@@ -100,41 +64,23 @@ def _relink_context(request, item_id: int, message: str = "", errors=None) -> di
 @require_POST
 def link_create_view(request):
     actor = request.actor
-    data = request.POST
-    target_type, target_id = _target_from(data)
-    feedback_id, highlight_id = _int(data.get("feedback_id")), _int(data.get("highlight_id"))
+    form = LinkForm(request.POST, actor=actor)
     fallback = reverse("home:workspace", args=[actor.workspace.slug])
-    try:
-        if not target_type or not target_id:
-            raise Invalid("Choose a problem or a feature.", fields={"target": "Choose a problem or a feature."})
-        evidence = services.evidence_link(
-            actor=actor,
-            target_type=target_type,
-            target_id=target_id,
-            feedback_id=feedback_id,
-            highlight_id=highlight_id,
-            importance=_int(data.get("importance")) or 2,
-            quote_start=_int(data.get("quote_start")),
-            quote_end=_int(data.get("quote_end")),
-            quote=data.get("quote", "") if data.get("quote_start") or data.get("quote") else "",
-        )
-    except NotFound:
-        raise
-    except DomainError as exc:
-        if exc.status == 403:
-            raise
-        errors = form_errors(exc)
+    saved = form.submit(services.evidence_link)
+    feedback_id = form.cleaned_data.get("feedback_id")
+    if not saved:
         if request.htmx and feedback_id:
-            context = _relink_context(request, feedback_id, errors=errors)
+            context = _relink_context(request, feedback_id, errors=form.error_summary)
             return render(request, "evidence/_link_form.html#linkform", context, status=400)
-        messages.error(request, " ".join(errors.values()))
-        return redirect(_next(request, fallback))
+        messages.error(request, " ".join(form.error_summary.values()))
+        return redirect(safe_next(request, form.cleaned_data.get("next"), fallback))
+    evidence = form.result
     ref = selectors.access_target(actor=actor, target_type=evidence.target_type, target_id=evidence.target_id)
     message = f"Linked to {evidence.target_type} “{ref.label}”."
     if request.htmx and feedback_id:
         return render(request, "evidence/_link_form.html#linkform", _relink_context(request, feedback_id, message))
     messages.success(request, message)
-    return redirect(_next(request, ref.url))
+    return redirect(safe_next(request, form.cleaned_data["next"], ref.url))
 
 
 @workspace_page(services.WRITE_SCOPE)
@@ -143,20 +89,12 @@ def link_update_view(request, evidence_id: int):
     actor = request.actor
     evidence = selectors.access_evidence(actor=actor, id=evidence_id)
     ref = selectors.access_target(actor=actor, target_type=evidence.target_type, target_id=evidence.target_id)
-    try:
-        services.evidence_update(
-            actor=actor,
-            evidence_id=evidence.pk,
-            importance=_int(request.POST.get("importance")),
-            clear_quote=request.POST.get("clear_quote") == "1",
-        )
-    except DomainError as exc:
-        if exc.status == 403:
-            raise
-        messages.error(request, " ".join(form_errors(exc).values()))
-    else:
+    form = LinkUpdateForm(request.POST, actor=actor)
+    if form.submit(services.evidence_update, evidence_id=evidence.pk):
         messages.success(request, "Evidence updated.")
-    return redirect(_next(request, ref.url))
+    else:
+        messages.error(request, " ".join(form.error_summary.values()))
+    return redirect(safe_next(request, form.cleaned_data.get("next"), ref.url))
 
 
 @workspace_page(services.WRITE_SCOPE)
@@ -165,17 +103,15 @@ def link_delete_view(request, evidence_id: int):
     actor = request.actor
     evidence = selectors.access_evidence(actor=actor, id=evidence_id)
     ref = selectors.access_target(actor=actor, target_type=evidence.target_type, target_id=evidence.target_id)
+    form = UnlinkForm(request.POST, actor=actor)
+    form.is_valid()  # only ``next``; a bad one falls back to the target
     feedback_id = evidence.feedback_id
     services.evidence_unlink(actor=actor, evidence_id=evidence.pk)
     message = f"Unlinked from {evidence.target_type} “{ref.label}”."
     if request.htmx and feedback_id:
         return render(request, "evidence/_link_form.html#linkform", _relink_context(request, feedback_id, message))
     messages.success(request, message)
-    return redirect(_next(request, ref.url))
-
-
-class _BackToEditing(Exception):
-    pass
+    return redirect(safe_next(request, form.cleaned_data.get("next"), ref.url))
 
 
 @workspace_page(services.NOTIFY_SCOPE)
@@ -186,39 +122,31 @@ def notify_view(request, feature_id: int):
     feature = services.feature_for_loop(actor, feature_id)
     found = selectors.requesters(actor=actor, feature_id=feature.pk)
     subject, body = services.default_message(actor=actor, feature=feature)
-    errors: dict = {}
-    step = "compose"
-    resend = request.POST.get("resend") == "1"
-    chosen = None
-    if request.method == "POST":
-        subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
-        chosen = [i for i in (_int(v) for v in request.POST.getlist("contact_ids")) if i]
-        action = request.POST.get("action", "preview")
-        try:
-            if action == "edit":
-                raise _BackToEditing
-            if feature.status != "released":
-                raise Invalid("Tell requesters once the feature is released.", fields={"feature": "Not released yet."})
-            subject, body = services.check_message(subject, body)
-            if not chosen:
-                raise Invalid("Choose at least one person to tell.", fields={"contact_ids": "No recipients chosen."})
-            if action == "send":
-                sent = services.loop_notify(
-                    actor=actor, feature_id=feature.pk, subject=subject, body=body, contact_ids=chosen, resend=resend
-                )
+    form = NotifyForm(posted(request), actor=actor, feature=feature, requesters=found)
+    step, resend, chosen = "compose", False, None
+    if form.is_bound:
+        form.is_valid()
+        data = form.cleaned_data
+        subject, body = data.get("subject", ""), data.get("body", "")
+        resend, chosen = data.get("resend", False), data.get("contact_ids")
+        if form.is_valid() and data["action"] == "send":
+            sent = form.run(
+                services.loop_notify,
+                feature_id=feature.pk,
+                subject=subject,
+                body=body,
+                contact_ids=chosen,
+                resend=resend,
+            )
+            if form.is_valid():
                 messages.success(
                     request,
                     f"Emailing {len(sent)} requester{'s' if len(sent) != 1 else ''} about “{feature.title}”. "
                     "Each email has an unsubscribe link; who was told is recorded below.",
                 )
                 return redirect("evidence:notify", actor.workspace.slug, feature.pk)
+        elif form.is_valid() and data["action"] == "preview":
             step = "preview"
-        except _BackToEditing:
-            step = "compose"
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
     candidates = list(found.reachable) + (list(found.already_told) if resend else [])
     recipients = [r for r in candidates if chosen is None or r.contact_id in chosen]
     sample = recipients[0] if recipients else None
@@ -243,11 +171,11 @@ def notify_view(request, feature_id: int):
         "step": step,
         "preview": preview,
         "sample": sample,
-        "errors": errors,
+        "form": form,
         "sent": selectors.notification_list(actor=actor, feature_id=feature.pk)[:200],
         "section": "planning",
     }
-    return render(request, "evidence/notify.html", context, status=400 if errors else 200)
+    return render(request, "evidence/notify.html", context, status=400 if form.errors else 200)
 
 
 @public_page
