@@ -33,6 +33,14 @@ def _inputs(feature, **changes):
     return data
 
 
+def _whatif(*rows):
+    """The what-if panel's formset data: (feature id, Cost of Delay, weeks) per row."""
+    data = {"form-TOTAL_FORMS": len(rows), "form-INITIAL_FORMS": len(rows)}
+    for k, (feature_id, cod, duration) in enumerate(rows):
+        data.update({f"form-{k}-feature_id": feature_id, f"form-{k}-cod": cod, f"form-{k}-duration": duration})
+    return data
+
+
 def test_ranking_page__tabs_ranks_and_unscored_reasons(world, pm):
     _feature(world, "Dunning retries", cod_protect_revenue="6200", duration_likely="3")
     html = pm.get(f"/w/{world.ws_a.slug}/planning/").content.decode()
@@ -112,7 +120,7 @@ def test_whatif_panel__changes_nothing_in_the_database(world, pm):
     )
     response = pm.post(
         f"/w/{world.ws_a.slug}/planning/economics/",
-        {"feature_id": [slow.pk], "cod": ["3000"], "duration": ["1"]},
+        _whatif((slow.pk, "3000", "1")),
         **HTMX,
     )
     assert response.status_code == 200 and b"<html" not in response.content
@@ -128,7 +136,7 @@ def test_whatif_panel__changes_nothing_in_the_database(world, pm):
     assert after == before
     bad = pm.post(
         f"/w/{world.ws_a.slug}/planning/economics/",
-        {"feature_id": [slow.pk], "cod": ["3000"], "duration": ["0"]},
+        _whatif((slow.pk, "3000", "0")),
         **HTMX,
     )
     assert bad.status_code == 400 and b"more than 0 weeks" in bad.content
@@ -195,9 +203,8 @@ def test_feature_page__inputs_form_suggestion_and_delivery_items(world, pm):
     page = pm.get(url).content.decode()
     assert "Cost of Delay and priority" in page and "Delivery items" in page and "No delivery items yet" in page
     response = pm.post(
-        url,
+        url + "inputs/",
         {
-            "form": "inputs",
             "version": 1,
             "urgency": "standard",
             "cod_reduce_risk": "700",
@@ -208,19 +215,17 @@ def test_feature_page__inputs_form_suggestion_and_delivery_items(world, pm):
     assert response.status_code == 302
     page = pm.get(url).content.decode()
     assert "One incident cost 9k" in page and "350" in page
-    bad = pm.post(url, {"form": "inputs", "urgency": "fixed_date", "duration_likely": "2"})
+    bad = pm.post(url + "inputs/", {"urgency": "fixed_date", "duration_likely": "2"})
     assert bad.status_code == 400 and b"A fixed-date item needs a deadline." in bad.content
     assert (
-        pm.post(
-            url, {"form": "item_create", "title": "Retry scheduler", "status": "done", "estimate_weeks": "1.5"}
-        ).status_code
+        pm.post(url + "items/", {"title": "Retry scheduler", "status": "done", "estimate_weeks": "1.5"}).status_code
         == 302
     )
     item = DeliveryItem.objects.get(title="Retry scheduler")
     assert item.done_at is not None and item.estimate_weeks == 1.5
-    bad = pm.post(url, {"form": "item_create", "title": "", "estimate_weeks": "x"})
+    bad = pm.post(url + "items/", {"title": "", "estimate_weeks": "x"})
     assert bad.status_code == 400 and b"Enter a number" in bad.content
-    assert pm.post(url, {"form": "item_delete", "item_id": item.pk}).status_code == 302
+    assert pm.post(f"{url}items/{item.pk}/delete/").status_code == 302
     assert not DeliveryItem.objects.filter(pk=item.pk).exists()
 
 

@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import BeforeValidator, PlainSerializer, Strict
 
-from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_counts, page_schema, paginate
+from valueloop.core.api_support import (
+    BodyId,
+    PageParams,
+    StrictBody,
+    choice_literal,
+    page_counts,
+    page_schema,
+    paginate,
+)
 from valueloop.engines import forecasting as fc
 
 from . import scoring
+from .models import DELIVERY_STATUS, FEATURE_STATUS, FRAMEWORKS, ICE_METHODS, THROUGHPUT_SOURCES, URGENCY_PROFILES
 
 if TYPE_CHECKING:
     from .selectors import (
@@ -33,15 +42,16 @@ if TYPE_CHECKING:
         SequenceView,
     )
 
-FeatureStatus = Literal["idea", "candidate", "planned", "in_progress", "released", "dropped"]
-Urgency = Literal[
-    "standard", "long_life_peak_affected", "short_life_peak_affected", "fixed_date", "intangible", "expedite"
-]
-FrameworkName = Literal["cd3", "cod", "wsjf", "rice", "ice", "opportunity", "formula"]
-SavedFramework = Literal["cd3", "cod", "wsjf", "rice", "ice", "opportunity"]
-IceMethod = Literal["average", "product"]
-ThroughputSource = Literal["delivery_items", "features", "manual"]
-DeliveryStatus = Literal["todo", "doing", "done"]
+# Choices come from the models (and the engines), so a new status or framework cannot be forgotten here.
+FeatureStatus = choice_literal(FEATURE_STATUS)
+Urgency = choice_literal(URGENCY_PROFILES)
+FrameworkName = choice_literal(FRAMEWORKS, extra=("formula",))
+SavedFramework = choice_literal(FRAMEWORKS)
+IceMethod = choice_literal(ICE_METHODS)
+ThroughputSource = choice_literal(THROUGHPUT_SOURCES)
+ForecastSource = choice_literal(THROUGHPUT_SOURCES, extra=("given",))
+DeliveryStatus = choice_literal(DELIVERY_STATUS)
+StrategyName = Literal[tuple(strategy.value for strategy in fc.Strategy)]  # type: ignore[valid-type]
 
 
 def _number(value):
@@ -268,7 +278,7 @@ class WhatIfOut(Schema):
 
 
 class StrategyOut(Schema):
-    strategy: Literal["current", "cd3", "value", "shortest", "fifo"]
+    strategy: StrategyName
     label: str
     total_delay_cost: float
     cd3_saving: float = Field(description="This strategy's total delay cost minus CD3's")
@@ -330,7 +340,7 @@ class ScheduleOut(Schema):
 
 class ForecastWhenIn(StrictBody):
     items: int = Field(..., ge=0, le=100_000)
-    source: Literal["delivery_items", "features", "manual", "given"] | None = None
+    source: ForecastSource | None = None
     history: list[Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
         None, max_length=520, description='Weekly finished counts, with source "given"'
     )
@@ -342,7 +352,7 @@ class ForecastWhenIn(StrictBody):
 class ForecastHowManyIn(StrictBody):
     until: IsoDate | None = None
     weeks: int | None = Field(None, ge=0, le=520)
-    source: Literal["delivery_items", "features", "manual", "given"] | None = None
+    source: ForecastSource | None = None
     history: list[Annotated[int, Field(ge=0, le=100_000)]] | None = Field(None, max_length=520)
     history_weeks: int = Field(12, ge=1, le=104)
     trials: int = Field(10_000, ge=100, le=100_000)

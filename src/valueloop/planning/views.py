@@ -1,48 +1,47 @@
+"""Planning pages. One view per form: each POST view binds one form from ``forms.py``, calls one service, and on
+an error re-renders its page with that form's errors in place (status 400)."""
+
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import form_errors, workspace_page
+from valueloop.core.errors import Invalid
+from valueloop.core.pages import Slices, paginate_page, posted, workspace_page
 from valueloop.core.permissions import Scope
-from valueloop.discovery.facade import problem_choices
 from valueloop.engines import forecasting as fc
 from valueloop.evidence.facade import evidence_panel
-from valueloop.workspaces.facade import product_choices
 
 from . import charts, scoring, selectors, services
-from .forms import form_data, input_groups, urgency_label
-from .models import (
-    DELIVERY_STATUS,
-    FEATURE_STATUS,
-    FRAMEWORKS,
-    ICE_METHODS,
-    THROUGHPUT_SOURCES,
+from .forms import (
+    BacklogMoveForm,
+    BacklogResetForm,
+    DeliveryItemForm,
+    FeatureFilterForm,
+    FeatureForm,
+    ForecastForm,
+    FormulaForm,
+    FrameworkForm,
+    KanoImportForm,
+    OutcomeForm,
+    PrioritisationForm,
+    SettingsForm,
+    TeamForm,
+    ThroughputForm,
+    WhatIfFormSet,
+    input_groups,
+    urgency_label,
 )
+from .models import FEATURE_STATUS, FRAMEWORKS, THROUGHPUT_SOURCES
 from .templatetags.planning_format import money, num
 
 RANK_PAGE_SIZE = 50
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _raise_forbidden(exc: DomainError) -> None:
-    if exc.status in (403, 404):
-        raise exc
 
 
 # --------------------------------------------------------------------------------------------------
@@ -50,153 +49,147 @@ def _raise_forbidden(exc: DomainError) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _form(data) -> dict:
-    return {
-        "title": data.get("title", ""),
-        "description": data.get("description", ""),
-        "status": data.get("status", "idea") or "idea",
-        "product_id": _int(data.get("product_id")),
-        "area_id": _int(data.get("area_id")),
-        "problem_id": _int(data.get("problem_id")),
-    }
-
-
-def _choices(actor) -> dict:
-    return {
-        "statuses": FEATURE_STATUS,
-        "products": product_choices(actor.workspace),
-        "problems": problem_choices(actor.workspace),
-    }
-
-
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "POST"])
 def feature_list_view(request):
     actor = request.actor
-    errors: dict = {}
-    form = _form({"problem_id": request.GET.get("problem")})
-    if request.method == "POST":
-        form = _form(request.POST)
-        try:
-            feature = services.feature_create(actor=actor, **form)
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Feature “{feature.title}” added.")
-            return redirect("planning:feature_detail", actor.workspace.slug, feature.pk)
-    search, status = request.GET.get("q", "").strip(), request.GET.get("status", "")
-    features = selectors.feature_list(actor=actor, search=search, status=status)
-    page = Paginator(features, 30).get_page(request.GET.get("page"))
+    filters = FeatureFilterForm(request.GET).values()
+    form = FeatureForm(posted(request), actor=actor, initial={"problem_id": filters["problem"]})
+    if form.submit(services.feature_create):
+        messages.success(request, f"Feature “{form.result.title}” added.")
+        return redirect("planning:feature_detail", actor.workspace.slug, form.result.pk)
+    features = selectors.feature_list(actor=actor, search=filters["q"], status=filters["status"])
     context = {
-        "page": page,
-        "search": search,
-        "status": status,
-        "errors": errors,
+        "page": paginate_page(request, features, 30),
+        "search": filters["q"],
+        "status": filters["status"],
+        "statuses": FEATURE_STATUS,
         "form": form,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         "section": "planning",
-        **_choices(actor),
     }
-    return render(request, "planning/feature_list.html", context, status=400 if errors else 200)
+    return render(request, "planning/feature_list.html", context, status=400 if form.errors else 200)
 
 
-def _delivery_form(post) -> dict:
-    data = {
-        "title": post.get("title", ""),
-        "status": post.get("status", "todo"),
-        "estimate_weeks": post.get("estimate_weeks", ""),
-    }
-    if post.get("done_on"):
-        try:
-            data["done_at"] = services.parse_date(post.get("done_on"))
-        except ValueError as exc:
-            raise Invalid(str(exc), fields={"done_at": str(exc)}) from None
-    return data
+def _record_forms(actor, form_class, records, form=None, failed_id=None):
+    """Each record with its edit form, and the form for a new one; the form that failed (``form``: the new one,
+    or the edit of record ``failed_id``) is shown bound, with its errors."""
+    rows = [(r, form if r.pk == failed_id else form_class(actor=actor, instance=r)) for r in records]
+    new = form if form is not None and failed_id is None else form_class(actor=actor)
+    return rows, new
 
 
-@workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
-def feature_detail_view(request, feature_id: int):
-    """The feature, its Cost of Delay and other prioritisation inputs, and its delivery items.
-    Forms say which part they change with ``form`` = feature | inputs | item_create | item_update
-    | item_delete; each calls one service."""
+def _feature_page(request, feature, *, feature_form=None, inputs_form=None, item_form=None, failed_item_id=None):
+    """The feature page; the form that failed (if any) is shown bound, with its errors, and the answer is 400."""
     actor = request.actor
-    feature = selectors.access_feature(actor=actor, id=feature_id)
-    errors: dict = {}
-    input_errors: dict = {}
-    item_errors: dict = {}
-    posted_inputs = None
-    if request.method == "POST":
-        which = request.POST.get("form", "feature")
-        version = _int(request.POST.get("version"))
-        try:
-            if which == "inputs":
-                posted_inputs = form_data(request.POST)
-                services.prioritisation_update(
-                    actor=actor, feature_id=feature.pk, expected_version=version, **posted_inputs
-                )
-                note = "Prioritisation inputs saved."
-            elif which == "item_create":
-                services.delivery_item_create(actor=actor, feature_id=feature.pk, **_delivery_form(request.POST))
-                note = "Delivery item added."
-            elif which == "item_update":
-                services.delivery_item_update(
-                    actor=actor,
-                    delivery_item_id=_int(request.POST.get("item_id")) or 0,
-                    expected_version=version,
-                    **_delivery_form(request.POST),
-                )
-                note = "Delivery item saved."
-            elif which == "item_delete":
-                services.delivery_item_delete(actor=actor, delivery_item_id=_int(request.POST.get("item_id")) or 0)
-                note = "Delivery item deleted."
-            else:
-                services.feature_update(
-                    actor=actor, feature_id=feature.pk, expected_version=version, **_form(request.POST)
-                )
-                note = "Feature saved."
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            target = {"inputs": input_errors}.get(which, item_errors if which.startswith("item") else errors)
-            target.update(form_errors(exc))
-        else:
-            messages.success(request, note)
-            anchor = {"inputs": "#inputs-h"}.get(which, "#items-h" if which.startswith("item") else "")
-            return HttpResponseRedirect(
-                reverse("planning:feature_detail", args=[actor.workspace.slug, feature.pk]) + anchor
-            )
-        feature = selectors.access_feature(actor=actor, id=feature_id)
-    row = selectors.row_for(actor=actor, feature_id=feature.pk, framework="cd3")
+    teams = selectors.team_list(actor=actor)
+    feature_form = feature_form or FeatureForm(actor=actor, instance=feature)
+    inputs_form = inputs_form or PrioritisationForm(actor=actor, teams=teams)
+    items = selectors.delivery_item_list(actor=actor, feature_id=feature.pk)
+    item_rows, new_item_form = _record_forms(actor, DeliveryItemForm, items, item_form, failed_item_id)
     context = {
         "feature": feature,
-        "errors": errors,
-        "input_errors": input_errors,
-        "item_errors": item_errors,
-        "row": row,
+        "form": feature_form,
+        "inputs_form": inputs_form,
+        "new_item_form": new_item_form,
+        "item_errors": item_form.error_summary if item_form is not None else {},
+        "row": selectors.row_for(actor=actor, feature_id=feature.pk, framework="cd3"),
         "groups": input_groups(
             feature,
             currency=actor.workspace.currency,
             framework="cd3",
-            teams=selectors.team_list(actor=actor),
-            errors=input_errors,
-            data=posted_inputs,
+            teams=teams,
+            errors=inputs_form.errors_by_name,
+            data=inputs_form.data if inputs_form.is_bound else None,
         ),
-        "items": selectors.delivery_item_list(actor=actor, feature_id=feature.pk),
-        "delivery_statuses": DELIVERY_STATUS,
+        "items": items,
+        "item_rows": item_rows,
         "suggestion": selectors.cod_suggestion(actor=actor, feature_id=feature.pk),
         "urgency_label": urgency_label(feature.urgency),
         "currency": actor.workspace.currency,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         "section": "planning",
-        **_choices(actor),
         **evidence_panel(actor=actor, target_type="feature", target_id=feature.pk),
         **thread_context(actor=actor, entity_type="feature", entity_id=feature.pk),
     }
-    status = 400 if (errors or input_errors or item_errors) else 200
-    return render(request, "planning/feature_detail.html", context, status=status)
+    failed = any(f is not None and f.errors for f in (feature_form, inputs_form, item_form))
+    return render(request, "planning/feature_detail.html", context, status=400 if failed else 200)
+
+
+def _to_feature(request, feature_id: int, note: str, anchor: str = ""):
+    messages.success(request, note)
+    return HttpResponseRedirect(
+        reverse("planning:feature_detail", args=[request.actor.workspace.slug, feature_id]) + anchor
+    )
+
+
+@workspace_page(Scope.WORKSPACE_READ)
+@require_http_methods(["GET", "POST"])
+def feature_detail_view(request, feature_id: int):
+    """The feature, its Cost of Delay and other prioritisation inputs, and its delivery items. POST: the feature's
+    own fields (the inputs and the delivery items post to their own views)."""
+    actor = request.actor
+    feature = selectors.access_feature(actor=actor, id=feature_id)
+    form = FeatureForm(posted(request), actor=actor, instance=feature)
+    if form.submit(services.feature_update, feature_id=feature.pk):
+        return _to_feature(request, feature.pk, "Feature saved.")
+    return _feature_page(request, feature, feature_form=form)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def feature_inputs_view(request, feature_id: int):
+    """Save the feature's prioritisation inputs (the feature page's inputs form)."""
+    actor = request.actor
+    feature = selectors.access_feature(actor=actor, id=feature_id)
+    form = PrioritisationForm(request.POST, actor=actor, teams=selectors.team_list(actor=actor))
+    if form.submit(services.prioritisation_update, feature_id=feature.pk):
+        return _to_feature(request, feature.pk, "Prioritisation inputs saved.", "#inputs-h")
+    return _feature_page(request, feature, inputs_form=form)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def delivery_item_create_view(request, feature_id: int):
+    actor = request.actor
+    feature = selectors.access_feature(actor=actor, id=feature_id)
+    form = DeliveryItemForm(request.POST, actor=actor)
+    if form.submit(services.delivery_item_create, feature_id=feature.pk):
+        return _to_feature(request, feature.pk, "Delivery item added.", "#items-h")
+    return _feature_page(request, feature, item_form=form)
+
+
+def _feature_item(actor, feature_id: int, delivery_item_id: int):
+    """The feature and its delivery item; an item of another feature is not found under this one."""
+    feature = selectors.access_feature(actor=actor, id=feature_id)
+    item = selectors.access_delivery_item(actor=actor, id=delivery_item_id)
+    if item.feature_id != feature.pk:
+        raise Http404("Delivery item not found.")
+    return feature, item
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def delivery_item_update_view(request, feature_id: int, delivery_item_id: int):
+    actor = request.actor
+    feature, item = _feature_item(actor, feature_id, delivery_item_id)
+    form = DeliveryItemForm(request.POST, actor=actor, instance=item)
+    if form.is_valid():
+        form.run(
+            services.delivery_item_update, delivery_item_id=item.pk, expected_version=form.version, **form.values()
+        )
+        if form.is_valid():
+            return _to_feature(request, feature.pk, "Delivery item saved.", "#items-h")
+    return _feature_page(request, feature, item_form=form, failed_item_id=item.pk)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def delivery_item_delete_view(request, feature_id: int, delivery_item_id: int):
+    actor = request.actor
+    feature, item = _feature_item(actor, feature_id, delivery_item_id)
+    services.delivery_item_delete(actor=actor, delivery_item_id=item.pk)
+    return _to_feature(request, feature.pk, "Delivery item deleted.", "#items-h")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -315,9 +308,8 @@ def _url_maker(slug: str):
     return urls
 
 
-def _row_context(
-    request, row, framework: str, formula_query: str = "", editing=False, errors=None, data=None, urls=None
-):
+def _row_context(request, row, framework: str, formula_query: str = "", editing=False, form=None, urls=None):
+    """A ranked row; ``editing``: with the inputs editor (showing ``form``'s posted values and errors, if any)."""
     actor = request.actor
     currency = actor.workspace.currency
     urls = urls or _url_maker(actor.workspace.slug)
@@ -334,15 +326,16 @@ def _row_context(
         "hidden": _hidden(formula_query),
     }
     if editing:
+        errors = form.errors_by_name if form is not None else {}
         context["groups"] = input_groups(
             row.feature,
             currency=currency,
             framework=framework,
             teams=selectors.team_list(actor=actor),
             errors=errors,
-            data=data,
+            data=form.data if form is not None else None,
         )
-        context["errors"] = errors or {}
+        context["errors"] = errors
         context["field_labels"] = {f.name: f.label for g in context["groups"] for f in g.fields}
     return context
 
@@ -351,14 +344,6 @@ def _hidden(query: str) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl
 
     return parse_qsl(query)
-
-
-def _framework_args(source) -> dict:
-    return {
-        "framework": source.get("framework") or None,
-        "formula_id": _int(source.get("formula_id")),
-        "expression": (source.get("formula") or "").strip()[:2000],
-    }
 
 
 def _framework_query(args: dict, view_framework: str) -> str:
@@ -376,12 +361,12 @@ def _framework_query(args: dict, view_framework: str) -> str:
 @require_GET
 def ranking_view(request):
     """Every open feature ranked under the chosen framework; rows edit inline (HTMX)."""
-    return _ranking_page(request)
+    return _ranking_page(request, FrameworkForm(request.GET))
 
 
-def _ranking_page(request, edit_errors=None, edit_data=None, edit_id=None, status=200):
+def _ranking_page(request, framework_form: FrameworkForm, edit_form=None, edit_id=None, status=200):
     actor = request.actor
-    args = _framework_args(request.GET)
+    args = framework_form.ranking_args()
     formula_error = ""
     view = None
     try:
@@ -400,8 +385,7 @@ def _ranking_page(request, edit_errors=None, edit_data=None, edit_id=None, statu
         "section": "planning",
         "formulas": formulas,
         "settings": settings,
-        "ice_methods": ICE_METHODS,
-        "framework_choices": FRAMEWORKS,
+        "settings_form": SettingsForm(actor=actor, instance=settings, auto_id="set-%s"),
         "currency": currency,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         "formula_error": formula_error,
@@ -412,25 +396,15 @@ def _ranking_page(request, edit_errors=None, edit_data=None, edit_id=None, statu
         context.update({"tabs": _tabs(_EmptyView("formula"), formulas), "framework": "formula", "rows": []})
         template = "planning/ranking.html#panel" if request.htmx else "planning/ranking.html"
         return render(request, template, context, status=400 if not request.htmx else 200)
-    paginator = Paginator(range(view.count), RANK_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    start = (page.number - 1) * RANK_PAGE_SIZE
-    rows = selectors.ranking_rows(view, start, start + RANK_PAGE_SIZE)
-    edit_id = edit_id or _int(request.GET.get("edit"))
+    page = paginate_page(request, Slices(view.count, lambda a, b: selectors.ranking_rows(view, a, b)), RANK_PAGE_SIZE)
+    edit_id = edit_id or framework_form.values()["edit"]
     query = _framework_query(args, view.framework)
     row_contexts = []
     urls = _url_maker(actor.workspace.slug)
-    for row in rows:
+    for row in page.object_list:
         editing = edit_id == row.feature.pk and context["can_write"]
         rc = _row_context(
-            request,
-            row,
-            view.framework,
-            query,
-            editing=editing,
-            errors=edit_errors if editing else None,
-            data=edit_data if editing else None,
-            urls=urls,
+            request, row, view.framework, query, editing=editing, form=edit_form if editing else None, urls=urls
         )
         rc["first_unscored"] = row.rank is None and not any(not r["row"].rank for r in row_contexts)
         row_contexts.append(rc)
@@ -447,7 +421,7 @@ def _ranking_page(request, edit_errors=None, edit_data=None, edit_id=None, statu
             "first_unscored_page": (view.ranked.scored // RANK_PAGE_SIZE) + 1 if view.ranked.unscored else None,
         }
     )
-    template = "planning/ranking.html#panel" if request.htmx and not edit_errors else "planning/ranking.html"
+    template = "planning/ranking.html#panel" if request.htmx and not edit_form else "planning/ranking.html"
     return render(request, template, context, status=status)
 
 
@@ -465,31 +439,18 @@ def row_view(request, feature_id: int):
     HTMX gets the row back as a partial (the editor with per-field errors on a bad input, status
     422); without JavaScript a save redirects to the ranking."""
     actor = request.actor
-    source = request.POST if request.method == "POST" else request.GET
-    args = _framework_args(source)
-    errors: dict = {}
-    data = None
+    framework_form = FrameworkForm(request.POST if request.method == "POST" else request.GET)
+    args = framework_form.ranking_args()
+    form = None
     if request.method == "POST":
-        data = form_data(request.POST)
-        try:
-            services.prioritisation_update(
-                actor=actor, feature_id=feature_id, expected_version=_int(request.POST.get("version")), **data
-            )
-        except DomainError as exc:
-            _raise_forbidden(exc)
-            errors = form_errors(exc)
-        else:
-            if not request.htmx:
-                messages.success(request, "Inputs saved; the ranking is up to date.")
-                url = reverse("planning:ranking", args=[actor.workspace.slug])
-                query = _framework_query(args, args["framework"] or "cd3")
-                return HttpResponseRedirect(f"{url}?{query}#feature-row-{feature_id}")
-        if errors and not request.htmx:
-            request.GET = request.GET.copy()
-            for key in ("framework", "formula_id", "formula"):
-                if source.get(key):
-                    request.GET[key] = source.get(key)
-            return _ranking_page(request, edit_errors=errors, edit_data=data, edit_id=feature_id, status=400)
+        form = PrioritisationForm(request.POST, actor=actor, teams=selectors.team_list(actor=actor))
+        if form.submit(services.prioritisation_update, feature_id=feature_id) and not request.htmx:
+            messages.success(request, "Inputs saved; the ranking is up to date.")
+            url = reverse("planning:ranking", args=[actor.workspace.slug])
+            query = _framework_query(args, args["framework"] or "cd3")
+            return HttpResponseRedirect(f"{url}?{query}#feature-row-{feature_id}")
+        if form.errors and not request.htmx:
+            return _ranking_page(request, framework_form, edit_form=form, edit_id=feature_id, status=400)
     try:
         row = selectors.row_for(actor=actor, feature_id=feature_id, **args)
     except Invalid:
@@ -498,13 +459,14 @@ def row_view(request, feature_id: int):
     if framework == "formula" and not (args["formula_id"] or args["expression"]):
         framework = "cd3"
     query = _framework_query(args, framework)
-    editing = bool(errors) or (request.method == "GET" and source.get("edit") == "1")
+    failed = form is not None and bool(form.errors)
+    editing = failed or (request.method == "GET" and framework_form.values()["edit"] == 1)
     if editing and not actor.can(Scope.PORTFOLIO_WRITE):
         editing = False
-    context = _row_context(request, row, framework, query, editing=editing, errors=errors, data=data)
-    context["saved"] = request.method == "POST" and not errors
+    context = _row_context(request, row, framework, query, editing=editing, form=form)
+    context["saved"] = form is not None and not failed
     partial = "planning/ranking.html#edit_row" if editing else "planning/ranking.html#row"
-    response = render(request, partial, context, status=422 if errors else 200)
+    response = render(request, partial, context, status=422 if failed else 200)
     if context["saved"]:
         response["HX-Trigger"] = "planning-ranked"
     return response
@@ -514,21 +476,12 @@ def row_view(request, feature_id: int):
 @require_POST
 def settings_view(request):
     actor = request.actor
-    try:
-        services.settings_update(
-            actor=actor,
-            **{
-                k: request.POST[k]
-                for k in ("ice_method", "default_framework", "throughput_source")
-                if request.POST.get(k)
-            },
-        )
-    except DomainError as exc:
-        _raise_forbidden(exc)
-        messages.error(request, exc.message)
+    form = SettingsForm(request.POST, actor=actor)
+    if not form.submit(services.settings_update):
+        messages.error(request, " ".join(form.error_summary.values()))
     else:
         messages.success(request, "Planning settings saved.")
-    back = request.POST.get("back", "ranking")
+    back = form.cleaned_data.get("back")
     return redirect(f"planning:{'forecast' if back == 'forecast' else 'ranking'}", actor.workspace.slug)
 
 
@@ -538,11 +491,15 @@ def score_history_view(request, feature_id: int):
     actor = request.actor
     feature = selectors.access_feature(actor=actor, id=feature_id)
     changes = selectors.score_history(actor=actor, feature_id=feature.pk)
-    page = Paginator(changes, 40).get_page(request.GET.get("page"))
     return render(
         request,
         "planning/score_history.html",
-        {"feature": feature, "page": page, "labels": scoring.FRAMEWORK_LABELS, "section": "planning"},
+        {
+            "feature": feature,
+            "page": paginate_page(request, changes, 40),
+            "labels": scoring.FRAMEWORK_LABELS,
+            "section": "planning",
+        },
     )
 
 
@@ -571,35 +528,6 @@ def _scatter_items(view: selectors.RankingView, table, before=None) -> list[dict
     return items
 
 
-def _whatif_overrides(post, titles: dict[int, str]) -> tuple[list[selectors.Override], dict]:
-    overrides, errors = [], {}
-    ids = post.getlist("feature_id")
-    for k, raw_id in enumerate(ids):
-        feature_id = _int(raw_id)
-        if feature_id is None:
-            continue
-        values = {}
-        for field_name, column in (("cod", "cod_per_week"), ("duration", "duration_likely")):
-            raw = post.getlist(field_name)[k] if k < len(post.getlist(field_name)) else ""
-            try:
-                number = services.parse_decimal(raw)
-            except ValueError as exc:
-                errors[f"{titles.get(feature_id, feature_id)}, {field_name}"] = str(exc)
-                continue
-            if number is None:
-                continue
-            if column == "duration_likely" and number <= 0:
-                errors[f"{titles.get(feature_id, feature_id)}, weeks"] = "Duration must be more than 0 weeks."
-                continue
-            if number < 0:
-                errors[f"{titles.get(feature_id, feature_id)}, {field_name}"] = "Cost of Delay must not be negative."
-                continue
-            values[column] = float(number)
-        if values:
-            overrides.append(selectors.Override(feature_id, values))
-    return overrides, errors
-
-
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "POST"])
 def economics_view(request):
@@ -610,32 +538,19 @@ def economics_view(request):
     table = selectors.load_table(actor.workspace, extra=selectors.SEQUENCE_EXTRA)
     view = selectors.ranking(actor=actor, framework="cd3", table=table)
     candidates = selectors.ranking_rows(view, 0, 10, history=False)
-    context = {
-        "section": "planning",
-        "currency": currency,
-        "candidates": candidates,
-        "whatif": None,
-        "errors": {},
-        "posted": {},
-    }
-    if request.method == "POST":
-        overrides, errors = _whatif_overrides(request.POST, {r.feature.pk: r.feature.title for r in candidates})
-        context["errors"] = errors
-        ids = request.POST.getlist("feature_id")
-        context["posted"] = {
-            _int(i): {
-                "cod": request.POST.getlist("cod")[k] if k < len(request.POST.getlist("cod")) else "",
-                "duration": request.POST.getlist("duration")[k] if k < len(request.POST.getlist("duration")) else "",
-            }
-            for k, i in enumerate(ids)
-            if _int(i)
-        }
-        if not errors:
-            try:
-                context["whatif"] = selectors.whatif(actor=actor, overrides=overrides, framework="cd3")
-            except DomainError as exc:
-                _raise_forbidden(exc)
-                context["errors"] = form_errors(exc)
+    formset = WhatIfFormSet(
+        posted(request),
+        initial=[
+            {"feature_id": r.feature.pk, "cod": r.cod_now, "duration": r.feature.duration_likely} for r in candidates
+        ],
+        form_kwargs={"features": [(r.feature.pk, r.feature.title) for r in candidates]},
+    )
+    context = {"section": "planning", "currency": currency, "formset": formset, "whatif": None, "errors": {}}
+    if formset.is_bound:
+        context["errors"] = _whatif_errors(formset)
+        if not context["errors"]:
+            overrides = [o for o in (form.override() for form in formset) if o is not None]
+            context["whatif"] = selectors.whatif(actor=actor, overrides=overrides, framework="cd3")
     if context["whatif"]:
         result = context["whatif"]
         before = {
@@ -667,6 +582,16 @@ def economics_view(request):
     return render(request, "planning/economics.html", context, status=status)
 
 
+def _whatif_errors(formset) -> dict[str, str]:
+    """The what-if panel's errors for the summary above the chart, each named by its feature and column."""
+    errors = {"form": " ".join(formset.non_form_errors())} if formset.non_form_errors() else {}
+    for form in formset:
+        for name, messages_ in form.errors.items():
+            label = form.fields[name].label if name in form.fields else name
+            errors[f"{form.title or 'A feature'}, {label}"] = " ".join(messages_)
+    return errors
+
+
 # --------------------------------------------------------------------------------------------------
 # Sequencing, team schedule, forecasts
 # --------------------------------------------------------------------------------------------------
@@ -688,7 +613,7 @@ def sequence_view(request):
     worst = max(strategies, key=lambda s: s["cd3_saving"], default=None)
     current = next((s for s in strategies if s["strategy"] == "current"), None)
     cd3 = next((s for s in strategies if s["strategy"] == "cd3"), None)
-    page = Paginator(view.items, 50).get_page(request.GET.get("page"))
+    page = paginate_page(request, view.items, 50)
     return render(
         request,
         "planning/sequence.html",
@@ -710,41 +635,12 @@ def sequence_view(request):
     )
 
 
-@workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
-def schedule_view(request):
-    """The team schedule (CD3 across team capacities); the forms manage the teams."""
+def _schedule_page(request, *, form=None, failed_team_id=None):
+    """The team schedule with the team forms; the one that failed (if any) is bound, and the answer is 400."""
     actor = request.actor
-    errors: dict = {}
-    team_error_for = ""
-    if request.method == "POST":
-        action = request.POST.get("action", "create")
-        team_id = _int(request.POST.get("team_id")) or 0
-        data = {
-            "name": request.POST.get("name", ""),
-            "capacity": request.POST.get("capacity", ""),
-            "available_from": request.POST.get("available_from", ""),
-        }
-        try:
-            if action == "delete":
-                services.team_delete(actor=actor, team_id=team_id)
-            elif action == "update":
-                services.team_update(
-                    actor=actor, team_id=team_id, expected_version=_int(request.POST.get("version")), **data
-                )
-            else:
-                services.team_create(actor=actor, **data)
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-            team_error_for = str(team_id) if action == "update" else "new"
-        else:
-            messages.success(request, {"delete": "Team deleted.", "update": "Team saved."}.get(action, "Team added."))
-            return redirect("planning:schedule", actor.workspace.slug)
     view = selectors.team_schedule(actor=actor)
     chart = charts.gantt(view.items, today=view.today) if view.items else None
-    page = Paginator(view.items, 50).get_page(request.GET.get("page"))
+    team_rows, new_form = _record_forms(actor, TeamForm, view.teams, form, failed_team_id)
     return render(
         request,
         "planning/schedule.html",
@@ -752,95 +648,90 @@ def schedule_view(request):
             "section": "planning",
             "view": view,
             "chart": chart,
-            "page": page,
-            "errors": errors,
-            "form": request.POST if errors else {},
+            "page": paginate_page(request, view.items, 50),
+            "team_rows": team_rows,
+            "form": new_form,
             "currency": actor.workspace.currency,
-            "team_error_for": team_error_for,
             "can_write": actor.can(Scope.PORTFOLIO_WRITE),
             "left_out": view.left_out[:50],
         },
-        status=400 if errors else 200,
+        status=400 if form is not None and form.errors else 200,
     )
+
+
+@workspace_page(Scope.WORKSPACE_READ)
+@require_http_methods(["GET", "POST"])
+def schedule_view(request):
+    """The team schedule (CD3 across team capacities). POST adds a team."""
+    actor = request.actor
+    form = TeamForm(posted(request), actor=actor)
+    if form.submit(services.team_create):
+        messages.success(request, "Team added.")
+        return redirect("planning:schedule", actor.workspace.slug)
+    return _schedule_page(request, form=form if form.is_bound else None)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def team_update_view(request, team_id: int):
+    actor = request.actor
+    team = selectors.access_team(actor=actor, id=team_id)
+    form = TeamForm(request.POST, actor=actor, instance=team)
+    if form.submit(services.team_update, team_id=team.pk):
+        messages.success(request, "Team saved.")
+        return redirect("planning:schedule", actor.workspace.slug)
+    return _schedule_page(request, form=form, failed_team_id=team.pk)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def team_delete_view(request, team_id: int):
+    actor = request.actor
+    services.team_delete(actor=actor, team_id=team_id)
+    messages.success(request, "Team deleted.")
+    return redirect("planning:schedule", actor.workspace.slug)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "POST"])
 def forecast_view(request):
     """Monte Carlo forecasts ("when will N items be done", "how many by this date") from weekly
-    throughput; the forms below manage the weeks entered by hand."""
+    throughput. POST adds a week entered by hand."""
     actor = request.actor
+    entry_form = ThroughputForm(posted(request), actor=actor)
+    if entry_form.submit(services.throughput_create):
+        messages.success(request, "Week added.")
+        return redirect("planning:forecast", actor.workspace.slug)
     settings = selectors.settings_get(actor=actor)
-    errors: dict = {}
-    entry_errors: dict = {}
-    if request.method == "POST":
-        action = request.POST.get("action", "create")
-        entry_id = _int(request.POST.get("entry_id")) or 0
-        try:
-            if action == "delete":
-                services.throughput_delete(actor=actor, throughput_id=entry_id)
-            else:
-                services.throughput_create(
-                    actor=actor,
-                    week_start=request.POST.get("week_start", ""),
-                    finished=request.POST.get("finished", ""),
-                    note=request.POST.get("note", ""),
-                )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            entry_errors = form_errors(exc)
-        else:
-            messages.success(request, "Throughput entry deleted." if action == "delete" else "Week added.")
-            return redirect("planning:forecast", actor.workspace.slug)
     remaining = selectors.remaining_items(actor=actor)
-    mode = request.GET.get("mode", "when")
-    source = request.GET.get("source") or settings.throughput_source
-    today = selectors.today_for(actor.workspace)
-    default_items = remaining["delivery_items"] if source == "delivery_items" else remaining["features"]
-    form = {
-        "mode": mode if mode in ("when", "how_many") else "when",
-        "source": source,
-        "items": request.GET.get("items", str(default_items or 10)),
-        "until": request.GET.get("until", (today + dt.timedelta(weeks=12)).isoformat()),
-        "history_weeks": request.GET.get("history_weeks", "12"),
-    }
+    form = ForecastForm(
+        request.GET,
+        actor=actor,
+        default_source=settings.throughput_source,
+        remaining=remaining,
+        today=selectors.today_for(actor.workspace),
+    )
     result = chart = None
-    try:
-        weeks_back = min(104, max(1, _int(form["history_weeks"]) or 12))
-        if form["mode"] == "when":
-            items = _int(form["items"])
-            if items is None or not 0 <= items <= 100_000:
-                raise Invalid("How many items?", fields={"items": "Enter a whole number of items (0 to 100,000)."})
-            result = selectors.forecast_when(
-                actor=actor, items=items, source=source, history_weeks=weeks_back, seed=20260101
-            )
+    if form.is_valid():
+        asked = form.cleaned_data
+        common = {"source": asked["source"], "history_weeks": asked["history_weeks"], "seed": 20260101}
+        if asked["mode"] == "when":
+            result = form.run(selectors.forecast_when, items=asked["items"], **common)
+        else:
+            result = form.run(selectors.forecast_how_many, until=asked["until"], **common)
+    if result is not None:
+        if result.kind == "when":
             markers = [(lv["weeks"], f"{lv['confidence']} %") for lv in result.levels]
             unit, label = "weeks", "Weeks until done"
         else:
-            try:
-                until = services.parse_date(form["until"])
-            except ValueError as exc:
-                raise Invalid(str(exc), fields={"until": str(exc)}) from None
-            if until is None:
-                raise Invalid("Which date?", fields={"until": "Enter a date."})
-            result = selectors.forecast_how_many(
-                actor=actor, until=until, source=source, history_weeks=weeks_back, seed=20260101
-            )
             markers = [(lv["items"], f"{lv['confidence']} %") for lv in result.levels]
             unit, label = "items", "Items finished by the date"
         hist = result.result.histogram
         chart = charts.histogram(hist.edges, hist.counts, markers=markers, x_label=label, unit=unit)
-    except DomainError as exc:
-        if exc.status == 403:
-            raise
-        errors = form_errors(exc)
-    history = (
-        selectors.throughput_history(actor=actor, source=source, weeks=weeks_back)
-        if source in ("delivery_items", "features", "manual")
-        else []
+    source = form.cleaned_data.get("source") or settings.throughput_source
+    history = selectors.throughput_history(
+        actor=actor, source=source, weeks=form.cleaned_data.get("history_weeks") or 12
     )
-    entries = Paginator(selectors.throughput_list(actor=actor), 26).get_page(request.GET.get("page"))
     return render(
         request,
         "planning/forecast.html",
@@ -849,24 +740,34 @@ def forecast_view(request):
             "form": form,
             "result": result,
             "chart": chart,
-            "errors": errors,
-            "entry_errors": entry_errors,
             "history": history,
-            "entries": entries,
+            "entries": paginate_page(request, selectors.throughput_list(actor=actor), 26),
             "sources": THROUGHPUT_SOURCES,
             "remaining": remaining,
             "settings": settings,
             "can_write": actor.can(Scope.PORTFOLIO_WRITE),
-            "entry_form": request.POST if entry_errors else {},
+            "entry_form": entry_form,
             "source_label": dict(THROUGHPUT_SOURCES).get(source, source).lower(),
         },
-        status=400 if entry_errors else 200,
+        status=400 if entry_form.errors else 200,
     )
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def throughput_delete_view(request, throughput_id: int):
+    actor = request.actor
+    services.throughput_delete(actor=actor, throughput_id=throughput_id)
+    messages.success(request, "Throughput entry deleted.")
+    return redirect("planning:forecast", actor.workspace.slug)
 
 
 # --------------------------------------------------------------------------------------------------
 # The product owner's backlog
 # --------------------------------------------------------------------------------------------------
+
+
+BACKLOG_PAGE_SIZE = 50
 
 
 @workspace_page(Scope.WORKSPACE_READ)
@@ -876,39 +777,40 @@ def backlog_view(request):
     return _backlog_page(request)
 
 
-def _backlog_page(request, errors=None, failed_id=None, status=200):
+def _backlog_page(request, *, move_form=None, reset_form=None):
+    """The backlog; a failed move (its row's form open with the errors) or reset answers 400."""
     actor = request.actor
-    size = 50
-    rows_all_count = None
-    page_number = _int(request.GET.get("page")) or 1
-    rows, count, hand = selectors.backlog_list(actor=actor, start=(page_number - 1) * size, stop=page_number * size)
-    if not rows and count and page_number > 1:
-        page_number = max(1, -(-count // size))
-        rows, count, hand = selectors.backlog_list(actor=actor, start=(page_number - 1) * size, stop=page_number * size)
-    rows_all_count = count
-    page = Paginator(range(rows_all_count), size).get_page(page_number)
+    read: dict = {}
+
+    def fetch(start: int, stop: int) -> list:
+        rows, read["count"], read["hand"] = selectors.backlog_list(actor=actor, start=start, stop=stop)
+        return rows
+
+    failed = move_form is not None and move_form.errors
+    number = move_form.cleaned_data.get("page") if failed else None
+    count = selectors.remaining_items(actor=actor)["features"]
+    page = paginate_page(request, Slices(count, fetch), BACKLOG_PAGE_SIZE, number=number)
     return render(
         request,
         "planning/backlog.html",
         {
             "section": "backlog",
-            "rows": rows,
-            "count": count,
-            "hand": hand,
+            "rows": page.object_list,
+            "count": read["count"],
+            "hand": read["hand"],
             "page": page,
             "moves": selectors.backlog_moves(actor=actor, limit=10),
-            "errors": errors or {},
-            "failed_id": failed_id,
+            "move_form": move_form if failed else None,
+            "failed_id": move_form.cleaned_data.get("feature_id") if failed else None,
+            "reset_form": reset_form or BacklogResetForm(actor=actor),
             "can_write": actor.can(Scope.PORTFOLIO_WRITE),
-            "posted": request.POST if errors else {},
         },
-        status=status,
+        status=400 if failed or (reset_form is not None and reset_form.errors) else 200,
     )
 
 
-def _backlog_redirect(request, feature_id=None):
+def _backlog_redirect(request, page: int | None = None, feature_id: int | None = None):
     url = reverse("planning:backlog", args=[request.actor.workspace.slug])
-    page = _int(request.POST.get("page"))
     suffix = f"?page={page}" if page and page > 1 else ""
     return HttpResponseRedirect(f"{url}{suffix}" + (f"#backlog-{feature_id}" if feature_id else ""))
 
@@ -918,45 +820,23 @@ def _backlog_redirect(request, feature_id=None):
 def backlog_move_view(request):
     """Move a feature up, down or to a position; the reason is required (and kept)."""
     actor = request.actor
-    feature_id = _int(request.POST.get("feature_id")) or 0
-    direction = request.POST.get("direction", "")
-    current = _int(request.POST.get("current")) or 0
-    if direction == "up":
-        target = max(1, current - 1)
-    elif direction == "down":
-        target = current + 1
-    else:
-        target = _int(request.POST.get("to_position")) or 0
-    try:
-        move = services.backlog_move(
-            actor=actor, feature_id=feature_id, to_position=target, reason=request.POST.get("reason", "")
-        )
-    except DomainError as exc:
-        if exc.status == 403:
-            raise
-        errors = form_errors(exc)
-        if "to_position" in errors and not request.POST.get("to_position"):
-            errors = {"form": exc.message}
-        request.GET = request.GET.copy()
-        request.GET["page"] = request.POST.get("page", "1")
-        return _backlog_page(request, errors=errors, failed_id=feature_id, status=400)
-    messages.success(request, f"Moved from {move.from_position} to {move.to_position}: “{move.reason}”")
-    return _backlog_redirect(request, feature_id)
+    form = BacklogMoveForm(request.POST, actor=actor)
+    if form.submit(services.backlog_move):
+        move = form.result
+        messages.success(request, f"Moved from {move.from_position} to {move.to_position}: “{move.reason}”")
+        return _backlog_redirect(request, form.cleaned_data["page"], move.feature_id)
+    return _backlog_page(request, move_form=form)
 
 
 @workspace_page(Scope.PORTFOLIO_WRITE)
 @require_POST
 def backlog_reset_view(request):
     actor = request.actor
-    try:
-        services.backlog_reset(actor=actor, reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        if exc.status == 403:
-            raise
-        request.GET = request.GET.copy()
-        return _backlog_page(request, errors={"reset_reason": exc.fields.get("reason", exc.message)}, status=400)
-    messages.success(request, "The backlog follows CD3 order again.")
-    return _backlog_redirect(request)
+    form = BacklogResetForm(request.POST, actor=actor)
+    if form.submit(services.backlog_reset):
+        messages.success(request, "The backlog follows CD3 order again.")
+        return _backlog_redirect(request)
+    return _backlog_page(request, reset_form=form)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -964,139 +844,107 @@ def backlog_reset_view(request):
 # --------------------------------------------------------------------------------------------------
 
 
-@workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
-def formulas_view(request):
+def _formulas_page(request, *, form=None, failed_id=None):
     actor = request.actor
-    errors: dict = {}
-    form = {"name": "", "expression": "", "formula_id": ""}
-    if request.method == "POST":
-        action = request.POST.get("action", "create")
-        formula_id = _int(request.POST.get("formula_id")) or 0
-        form = {
-            "name": request.POST.get("name", ""),
-            "expression": request.POST.get("expression", ""),
-            "formula_id": str(formula_id or ""),
-        }
-        try:
-            if action == "delete":
-                services.formula_delete(actor=actor, formula_id=formula_id)
-            elif action == "update":
-                services.formula_update(
-                    actor=actor,
-                    formula_id=formula_id,
-                    expected_version=_int(request.POST.get("version")),
-                    name=form["name"],
-                    expression=form["expression"],
-                )
-            else:
-                services.formula_create(actor=actor, name=form["name"], expression=form["expression"])
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(
-                request,
-                {"delete": "Formula deleted.", "update": "Formula saved."}.get(
-                    action, "Formula saved; it is a tab on the ranking now."
-                ),
-            )
-            return redirect("planning:formulas", actor.workspace.slug)
+    formula_rows, new_form = _record_forms(actor, FormulaForm, selectors.formula_list(actor=actor), form, failed_id)
     return render(
         request,
         "planning/formulas.html",
         {
             "section": "planning",
-            "formulas": selectors.formula_list(actor=actor),
-            "errors": errors,
-            "form": form,
+            "formula_rows": formula_rows,
+            "form": new_form,
             "fields": sorted(scoring.FORMULA_FIELDS),
             "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         },
-        status=400 if errors else 200,
+        status=400 if form is not None and form.errors else 200,
     )
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "POST"])
-def kano_view(request):
+def formulas_view(request):
+    """The saved scoring formulas. POST adds one (a new tab on the ranking)."""
     actor = request.actor
-    errors: dict = {}
-    report = None
+    form = FormulaForm(posted(request), actor=actor)
+    if form.submit(services.formula_create):
+        messages.success(request, "Formula saved; it is a tab on the ranking now.")
+        return redirect("planning:formulas", actor.workspace.slug)
+    return _formulas_page(request, form=form if form.is_bound else None)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def formula_update_view(request, formula_id: int):
+    actor = request.actor
+    formula = selectors.access_formula(actor=actor, id=formula_id)
+    form = FormulaForm(request.POST, actor=actor, instance=formula)
+    if form.submit(services.formula_update, formula_id=formula.pk):
+        messages.success(request, "Formula saved.")
+        return redirect("planning:formulas", actor.workspace.slug)
+    return _formulas_page(request, form=form, failed_id=formula.pk)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def formula_delete_view(request, formula_id: int):
+    actor = request.actor
+    services.formula_delete(actor=actor, formula_id=formula_id)
+    messages.success(request, "Formula deleted.")
+    return redirect("planning:formulas", actor.workspace.slug)
+
+
+@workspace_page(Scope.WORKSPACE_READ)
+@require_http_methods(["GET", "POST"])
+def kano_view(request):
+    """Kano results per feature. POST imports answers (all or nothing; a dry run only checks them)."""
+    actor = request.actor
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        text = request.POST.get("csv", "")
-        try:
-            if upload is not None:
-                if upload.size > 2 * 1024 * 1024:
-                    raise Invalid("The file is too large.", fields={"file": "The limit is 2 MB."})
-                data = upload.read()
-            elif text.strip():
-                data = text
-            else:
-                raise Invalid("Choose a CSV file.", fields={"file": "Choose a CSV file or paste the rows."})
-            report = services.kano_import(actor=actor, data=data, dry_run=request.POST.get("dry_run") == "1")
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            if not report["dry_run"]:
-                messages.success(
-                    request, f"Imported {report['rows']} answers: {report['created']} new, {report['updated']} changed."
-                )
-                return redirect("planning:kano", actor.workspace.slug)
-    rows = selectors.kano_results(actor=actor)
+        form = KanoImportForm(request.POST, request.FILES, actor=actor)
+    else:
+        form = KanoImportForm(actor=actor)
+    if form.submit(services.kano_import):
+        report = form.result
+        if not report["dry_run"]:
+            messages.success(
+                request, f"Imported {report['rows']} answers: {report['created']} new, {report['updated']} changed."
+            )
+            return redirect("planning:kano", actor.workspace.slug)
     return render(
         request,
         "planning/kano.html",
         {
             "section": "planning",
-            "rows": rows,
-            "errors": errors,
-            "report": report,
+            "rows": selectors.kano_results(actor=actor),
+            "form": form,
+            "report": form.result,
             "labels": selectors.KANO_LABELS,
             "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         },
-        status=400 if errors else 200,
+        status=400 if form.errors else 200,
     )
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "POST"])
 def opportunities_view(request):
-    """Ulwick's opportunity score per problem, from survey importance and satisfaction."""
+    """Ulwick's opportunity score per problem, from survey importance and satisfaction. POST saves one
+    problem's survey scores."""
     actor = request.actor
-    errors: dict = {}
-    failed = None
-    if request.method == "POST":
-        failed = _int(request.POST.get("problem_id")) or 0
-        try:
-            services.outcome_update(
-                actor=actor,
-                problem_id=failed,
-                importance=request.POST.get("importance", ""),
-                satisfaction=request.POST.get("satisfaction", ""),
-                respondents=request.POST.get("respondents", ""),
-                expected_version=_int(request.POST.get("version")),
-            )
-        except DomainError as exc:
-            _raise_forbidden(exc)
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Survey scores saved.")
-            return redirect("planning:opportunities", actor.workspace.slug)
+    rows = selectors.outcome_list(actor=actor)
+    form = OutcomeForm(posted(request), actor=actor, problems=[(r["problem_id"], r["title"]) for r in rows])
+    if form.submit(services.outcome_update):
+        messages.success(request, "Survey scores saved.")
+        return redirect("planning:opportunities", actor.workspace.slug)
     return render(
         request,
         "planning/opportunities.html",
         {
             "section": "planning",
-            "rows": selectors.outcome_list(actor=actor),
-            "errors": errors,
-            "failed": failed,
-            "posted": request.POST if errors else {},
+            "rows": rows,
+            "form": form if form.errors else None,
+            "failed": str(form["problem_id"].value()) if form.errors else None,
             "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         },
-        status=400 if errors else 200,
+        status=400 if form.errors else 200,
     )
