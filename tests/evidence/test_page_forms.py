@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.evidence import factories as f
+from tests.factories import FeedbackItemFactory
 from tests.page_forms import error_beside
 from valueloop.core.permissions import Role
 from valueloop.evidence.models import Evidence
@@ -21,7 +21,7 @@ def po(world):
 
 
 def test_link_create_view__another_workspaces_target_is_an_error_not_a_link(world, po):
-    item = f.feedback(world.ws_a, "We need retries")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="We need retries")
     url = f"/w/{world.ws_a.slug}/evidence/link/"
     for target in (f"feature:{world.feature_b.pk}", "feature:abc", "theme:1", f"feature:{'9' * 30}", ""):
         response = po.post(url, {"feedback_id": item.pk, "target": target}, HTTP_HX_REQUEST="true")
@@ -37,7 +37,7 @@ def test_link_create_view__another_workspaces_target_is_an_error_not_a_link(worl
 
 
 def test_link_update_view__a_bad_importance_changes_nothing(world, po):
-    item = f.feedback(world.ws_a, "We need retries")
+    item = FeedbackItemFactory(workspace=world.ws_a, text="We need retries")
     evidence = evidence_link(
         actor=world.actor_a, target_type="problem", target_id=world.problem_a.pk, feedback_id=item.pk
     )
