@@ -99,3 +99,13 @@ def test_safe_next__only_paths_on_this_site():
     assert safe_next(request, "/w/a/features/1/", "/home/") == "/w/a/features/1/"
     for target in ("https://evil.example/", "//evil.example/x", "", None, "javascript:alert(1)"):
         assert safe_next(request, target, "/home/") == "/home/"
+
+
+def test_form_errors_template__fields_named_like_dict_methods_are_listed():
+    from django.template.loader import render_to_string
+
+    errors = {"items": "Say how many.", "keys": "Pick one.", "form": "No."}
+    html = render_to_string("_form_errors.html", {"errors": errors})
+    assert "<strong>items</strong>: Say how many." in html
+    assert "<strong>keys</strong>: Pick one." in html
+    assert "<li>No.</li>" in html

@@ -20,3 +20,10 @@ def changes_summary(changes: dict) -> str:
         text = lambda v: "∅" if v in (None, "") else str(v)[:80]  # noqa: E731
         parts.append(f"{field}: {text(before)} → {text(after)}")
     return "; ".join(parts)
+
+
+@register.filter
+def entries(mapping) -> list:
+    """A dict's (key, value) pairs. ``{% for k, v in d.items %}`` looks ``d["items"]`` up first, so a dict with a
+    key named "items", "keys" or "values" (a form field called "items") would break the loop."""
+    return list((mapping or {}).items())
