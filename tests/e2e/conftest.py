@@ -98,14 +98,23 @@ def browser_errors() -> BrowserErrors:
     return BrowserErrors()
 
 
-@pytest.fixture(scope="session")
-def warm_live_server(live_server):
-    """Answer one request before the first browser opens: the live server's first request imports the
-    whole URLconf (seconds on a loaded machine), which would otherwise eat the first page's timeout."""
+_warmed_servers: set[str] = set()
+
+
+@pytest.fixture
+def warm_live_server(live_server, transactional_db):
+    """Answer one request (per worker) before the first browser opens: the live server's first request imports
+    the whole URLconf (seconds on a loaded machine), which would otherwise eat the first page's timeout.
+
+    Function-scoped on purpose: it runs after pytest-django has unblocked the database for this test. As a
+    session fixture it ran before that, and with the in-memory SQLite connection the live server shares with
+    the test thread already open, the server's connection check hit the blocker and answered 500."""
     import urllib.request
 
-    with urllib.request.urlopen(live_server.url + "/accounts/login/", timeout=120) as response:
-        response.read()
+    if live_server.url not in _warmed_servers:
+        with urllib.request.urlopen(live_server.url + "/accounts/login/", timeout=120) as response:
+            response.read()
+        _warmed_servers.add(live_server.url)
     return live_server
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import IN_CI, MISSING, browser, browser_errors, new_page, page  # noqa: F401  (fixtures)
+from tests.e2e.conftest import (  # noqa: F401  (fixtures)
+    IN_CI,
+    MISSING,
+    browser,
+    browser_errors,
+    new_page,
+    page,
+    warm_live_server,
+)
 from valueloop.accounts.models import User
 from valueloop.workspaces import services as ws_services
 
