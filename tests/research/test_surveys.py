@@ -69,6 +69,31 @@ def test_survey_import__writes_responses_and_sends_comments_to_the_inbox(world, 
     assert AuditEvent.objects.filter(entity_type="survey_import", action="imported").count() == 1
 
 
+def test_survey_import__announces_the_new_comments_to_themes_at_once(
+    world, accounts, django_capture_on_commit_callbacks
+):
+    """Survey comments are written by the feedback app, which announces them after commit (themes embed them
+    then); research once wrote the rows itself and themes saw them only at the next periodic scan."""
+    from valueloop.feedback.facade import feedback_changed
+
+    heard: list[dict] = []
+
+    def listener(sender, **kwargs):
+        heard.append(kwargs)
+
+    feedback_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            survey_import(actor=world.actor_a, data=good_csv())
+        with django_capture_on_commit_callbacks(execute=True):
+            survey_import(actor=world.actor_a, data=good_csv())  # nothing new: nothing announced
+    finally:
+        feedback_changed.disconnect(listener)
+    comments = set(FeedbackItem.objects.filter(workspace=world.ws_a, source="survey").values_list("id", flat=True))
+    assert len(comments) == 3
+    assert [(set(h["ids"]), h["created"], h["workspace_id"]) for h in heard] == [(comments, True, world.ws_a.pk)]
+
+
 def test_survey_import__is_idempotent_by_response_id(world, accounts):
     survey_import(actor=world.actor_a, data=good_csv())
     again = survey_import(actor=world.actor_a, data=good_csv())

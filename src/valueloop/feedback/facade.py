@@ -21,6 +21,7 @@ from valueloop.core.tenancy import Actor
 
 from . import selectors, services
 from .models import SOURCES, STATUSES, FeedbackItem
+from .services import ForeignComment, feedback_from_elsewhere
 from .signals import feedback_changed
 
 SOURCE_LABELS = dict(SOURCES)
@@ -115,10 +116,12 @@ def customer_timeline_source(actor: Actor, customer) -> list:
 __all__ = [
     "FeedbackItem",
     "FeedbackSummary",
+    "ForeignComment",
     "access_feedback",
     "customer_timeline_source",
     "feedback_changed",
     "feedback_for_customer",
+    "feedback_from_elsewhere",
     "feedback_get_many",
     "feedback_mark_linked",
     "feedback_mark_unlinked",

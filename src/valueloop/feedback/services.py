@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -849,3 +850,64 @@ __all__ = [
     "feedback_set_status",
     "feedback_update",
 ]
+
+
+@dataclass(frozen=True)
+class ForeignComment:
+    """A customer's words captured by another app (a survey comment, say) that belong in the inbox too.
+
+    ``key`` is the caller's stable id for it (stored as ``external_id`` with the given ``source``), so that
+    importing the same thing again reuses the item instead of duplicating it."""
+
+    key: str
+    title: str
+    text: str
+    received_at: dt.datetime
+    customer_id: int | None = None
+    contact_id: int | None = None
+
+
+def feedback_from_elsewhere(*, actor: Actor, source: str, comments: list[ForeignComment]) -> list[int]:
+    """Put other apps' comments into the inbox as new items (one bulk write; one id per comment, in order).
+
+    Comments whose key an earlier call already stored are not written again: their existing item's id is
+    returned. New items are announced with ``feedback_changed`` after commit, like every other write, so
+    themes embed them at once instead of at the next periodic scan."""
+    actor.require(WRITE_SCOPE)
+    if source not in dict(SOURCES):
+        raise Invalid(f"Unknown feedback source {source!r}.", fields={"source": "Not a feedback source."})
+    keys = {c.key for c in comments if c.key}
+    existing = (
+        dict(
+            FeedbackItem.objects.filter(workspace=actor.workspace, source=source, external_id__in=keys).values_list(
+                "external_id", "id"
+            )
+        )
+        if keys
+        else {}
+    )
+    user = actor.user if getattr(actor.user, "pk", None) else None
+    now = timezone.now()
+    new_items: dict[int, FeedbackItem] = {}
+    for index, comment in enumerate(comments):
+        if comment.key and comment.key in existing:
+            continue
+        new_items[index] = FeedbackItem(
+            workspace=actor.workspace,
+            title=comment.title,
+            text=comment.text.strip(),
+            source=source,
+            customer_id=comment.customer_id,
+            contact_id=comment.contact_id,
+            received_at=comment.received_at,
+            status="new",
+            external_id=comment.key,
+            created_by=user,
+            created_at=now,
+            updated_at=now,
+        )
+    FeedbackItem.objects.bulk_create(list(new_items.values()), batch_size=2000)
+    created = [item.pk for item in new_items.values()]
+    if created:
+        signals.announce(workspace_id=actor.workspace.pk, ids=created, created=True)
+    return [new_items[i].pk if i in new_items else existing[c.key] for i, c in enumerate(comments)]

@@ -273,54 +273,26 @@ def _feedback_title(row: importing.PreparedRow) -> str:
 
 
 def _write_feedback(actor: Actor, rows: list[importing.PreparedRow]) -> dict[int, int]:
-    """Feedback items for rows with a comment (line -> item id). Items a previous import already
-    created (same survey external id) are reused, not duplicated."""
-    from valueloop.feedback.models import FeedbackItem
+    """Feedback items for rows with a comment (line -> item id), written by the feedback app (so themes hear
+    of them at once). Items a previous import already created (same survey external id) are reused."""
+    from valueloop.feedback.facade import ForeignComment, feedback_from_elsewhere
 
     with_comment = [r for r in rows if r.comment.strip()]
     if not with_comment:
         return {}
-    keys = {f"{r.kind}:{r.external_id}" for r in with_comment if r.external_id}
-    existing = (
-        dict(
-            FeedbackItem.objects.filter(workspace=actor.workspace, source="survey", external_id__in=keys).values_list(
-                "external_id", "id"
-            )
+    comments = [
+        ForeignComment(
+            key=f"{row.kind}:{row.external_id}" if row.external_id else "",
+            title=_feedback_title(row),
+            text=row.comment,
+            received_at=row.responded_at,
+            customer_id=row.customer_id,
+            contact_id=row.contact_id,
         )
-        if keys
-        else {}
-    )
-    user = actor.user if getattr(actor.user, "pk", None) else None
-    now = timezone.now()
-    new_rows, items = [], []
-    for row in with_comment:
-        key = f"{row.kind}:{row.external_id}" if row.external_id else ""
-        if key and key in existing:
-            continue
-        new_rows.append(row)
-        items.append(
-            FeedbackItem(
-                workspace=actor.workspace,
-                title=_feedback_title(row),
-                text=row.comment.strip(),
-                source="survey",
-                customer_id=row.customer_id,
-                contact_id=row.contact_id,
-                received_at=row.responded_at,
-                status="new",
-                external_id=key,
-                created_by=user,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    FeedbackItem.objects.bulk_create(items, batch_size=2000)
-    out = {row.line: item.pk for row, item in zip(new_rows, items, strict=True)}
-    for row in with_comment:
-        key = f"{row.kind}:{row.external_id}" if row.external_id else ""
-        if key in existing:
-            out[row.line] = existing[key]
-    return out
+        for row in with_comment
+    ]
+    ids = feedback_from_elsewhere(actor=actor, source="survey", comments=comments)
+    return {row.line: pk for row, pk in zip(with_comment, ids, strict=True)}
 
 
 @transaction.atomic
