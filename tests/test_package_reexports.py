@@ -9,7 +9,7 @@ import pkgutil
 
 import pytest
 
-SPLIT_PACKAGES = ["valueloop.engines.prioritisation", "valueloop.planning.selectors"]
+SPLIT_PACKAGES = ["valueloop.engines.prioritisation", "valueloop.engines.flags", "valueloop.planning.selectors"]
 
 
 @pytest.mark.parametrize("package_name", SPLIT_PACKAGES)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from tests.factories import FeedbackItemFactory
 from tests.themes.corpus import WHISPER
 from valueloop.feedback.models import FeedbackItem
-from valueloop.themes import runs, scheduler, services
+from valueloop.themes import runs, scheduler, selectors, services
 from valueloop.themes.models import ItemEmbedding, Theme, ThemeAssignment, ThemeDigest, ThemeRun, ThemeState
 
 
@@ -142,7 +142,7 @@ def test_digest__themes_whose_revenue_weight_grew(themed):
         ThemeAssignment.objects.update_or_create(
             item=row, defaults={"workspace": themed.ws, "theme": theme, "assigned_at": now, "placed_by": "pm"}
         )
-    content = services.digest_content(themed.ws)
+    content = selectors.digest_content(themed.ws)
     grew = {g["id"]: g for g in content["grew"]}
     assert set(grew) == {theme.pk}
     recent_arr = sum(c.arr_base for c in themed.customers[3:])

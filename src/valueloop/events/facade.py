@@ -20,6 +20,7 @@ from valueloop.core.errors import Invalid
 from valueloop.engines.stats import SufficientStats
 
 from . import aggregation, rows
+from .services import IngestResult, ingest_rows
 
 __all__ = [
     "DayStats",
@@ -69,16 +70,8 @@ class ExperimentData:
     last_exposure: datetime.datetime | None
 
 
-@dataclass(frozen=True)
-class IngestResult:
-    exposures: int
-    events: int
-
-
 def ingest(workspace_id: int, events: Sequence[Mapping[str, Any]], *, source: str) -> IngestResult:
     """Validate every row, then append them (one part per kind). Raises ``Invalid`` and writes nothing on error."""
-    from .services import ingest_rows
-
     return ingest_rows(workspace_id, events, source=source)
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -34,6 +35,14 @@ COMPACT_REQUEST_EVERY_SECONDS = 60
 logger = logging.getLogger("valueloop.events.warehouse")
 
 
+@dataclass(frozen=True)
+class IngestResult:
+    """How many rows of each kind one ingestion appended (other apps get it through ``facade.IngestResult``)."""
+
+    exposures: int
+    events: int
+
+
 def _known_experiments(workspace_id: int) -> Callable[[], set[str]]:
     def load() -> set[str]:
         from valueloop.flags.facade import experiment_keys
@@ -49,10 +58,8 @@ def ingest_rows(
     *,
     source: str,
     label: Callable[[int], str] | None = None,
-):
-    """Validate and append a batch; returns ``facade.IngestResult``. Raises ``Invalid`` (nothing written)."""
-    from .facade import IngestResult
-
+) -> IngestResult:
+    """Validate and append a batch. Raises ``Invalid`` (nothing written)."""
     if source not in rows.SOURCES:
         raise ValueError(f"unknown event source {source!r}")
     kwargs = {"label": label} if label else {}

@@ -81,6 +81,6 @@ def tick(now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def _week(day: dt.date) -> str:
-    from .services import iso_week
+    from .selectors import iso_week
 
     return iso_week(day)

@@ -1,4 +1,5 @@
-"""Reads for themes: lists with their metrics, a theme's detail, its items, emerging themes, runs.
+"""Reads for themes: lists with their metrics, a theme's detail, its items, emerging themes, runs, and what the
+weekly digest says (recording and sending it are writes, in services).
 
 Invariants: every query starts from ``actor.workspace``; an id of another workspace is NotFound
 (checked before the role, so it answers 404, never 403). Metrics are a fixed number of grouped
@@ -14,18 +15,19 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
 from valueloop.core.entities import EntityRef
 from valueloop.core.errors import NotFound
-from valueloop.core.permissions import Scope
+from valueloop.core.permissions import Role, Scope
 from valueloop.core.selectors import access_row
 from valueloop.core.tenancy import Actor
 
 from .models import ItemEmbedding, Theme, ThemeAssignment, ThemeDigest, ThemeRun
-from .runs import state_for, workspace_tz
+from .runs import money_formatter, state_for, workspace_tz
 from .text import sentiment
 
 SPARK_WEEKS = 12
@@ -599,10 +601,66 @@ def split_payload(preview) -> dict:
     }
 
 
+# --- the weekly digest (its content; recording and sending it are writes, in services) -------------------
+
+# A theme "grew" when the ARR behind its recent mentions is at least this many times that of the four weeks before.
+ARR_GREW_FACTOR = Decimal("1.25")
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def system_actor(workspace) -> Actor:
+    return Actor(user=None, workspace=workspace, role=Role.ADMIN, via="system")
+
+
+def digest_content(workspace, *, today: dt.date | None = None) -> dict:
+    """What this week's digest says: emerging themes, and themes whose revenue weight grew (the ARR of
+    the accounts that mentioned them in the last four weeks against the four weeks before)."""
+    actor = system_actor(workspace)
+    tz = workspace_tz(workspace)
+    today = today or timezone.now().astimezone(tz).date()
+    base = settings.VALUELOOP_PUBLIC_URL.rstrip("/")
+    slug = workspace.slug
+    money = money_formatter(workspace.currency)
+    emerging = [
+        {
+            "id": row.theme.pk,
+            "name": row.theme.name,
+            "explanation": row.theme.emerging_explanation,
+            "url": base + reverse("themes:theme_detail", args=[slug, row.theme.pk]),
+        }
+        for row in emerging_themes(actor=actor)
+    ]
+    grew = []
+    for row in theme_list(actor=actor, sort="arr"):
+        m = row.metrics
+        if m.recent_arr > 0 and m.recent_arr >= m.previous_arr * ARR_GREW_FACTOR and m.recent_arr > m.previous_arr:
+            grew.append(
+                {
+                    "id": row.theme.pk,
+                    "name": row.theme.name,
+                    "recent_arr": float(m.recent_arr),
+                    "previous_arr": float(m.previous_arr),
+                    "text": f"{money(float(m.recent_arr))} ARR behind its mentions in the last "
+                    f"{TREND_DAYS} days, up from {money(float(m.previous_arr))}",
+                    "url": base + reverse("themes:theme_detail", args=[slug, row.theme.pk]),
+                }
+            )
+    grew.sort(key=lambda g: -(g["recent_arr"] - g["previous_arr"]))
+    return {
+        "week": iso_week(today),
+        "emerging": emerging,
+        "grew": grew[:10],
+        "signals_url": base + reverse("themes:emerging", args=[slug]),
+        "themes_url": base + reverse("themes:theme_list", args=[slug]),
+    }
+
+
 def digest_preview(*, actor: Actor) -> dict:
     """This week's digest as it reads now, and whether it went out already."""
-    from .services import digest_content
-
     actor.require(Scope.WORKSPACE_READ)
     content = digest_content(actor.workspace)
     sent = ThemeDigest.objects.filter(workspace=actor.workspace, week=content["week"]).exists()

@@ -23,12 +23,9 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from valueloop.collaboration import facade as collaboration_facade
@@ -48,7 +45,6 @@ WRITE_SCOPE = Scope.PORTFOLIO_WRITE
 MAX_NAME = 120
 MIN_SPLIT_ITEMS = 4
 DIGEST_ROLES = (Role.ADMIN.value, Role.PRODUCT_MANAGER.value)
-ARR_GREW_FACTOR = Decimal("1.25")
 
 
 def _audit(actor: Actor, theme: Theme, action: str, changes: dict) -> None:
@@ -570,58 +566,6 @@ def recluster_request(*, actor: Actor) -> None:
 # --- weekly digest -------------------------------------------------------------------------------
 
 
-def iso_week(day: dt.date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def system_actor(workspace) -> Actor:
-    return Actor(user=None, workspace=workspace, role=Role.ADMIN, via="system")
-
-
-def digest_content(workspace, *, today: dt.date | None = None) -> dict:
-    """What this week's digest says: emerging themes, and themes whose revenue weight grew (the ARR of
-    the accounts that mentioned them in the last four weeks against the four weeks before)."""
-    actor = system_actor(workspace)
-    tz = runs.workspace_tz(workspace)
-    today = today or timezone.now().astimezone(tz).date()
-    base = settings.VALUELOOP_PUBLIC_URL.rstrip("/")
-    slug = workspace.slug
-    money = runs.money_formatter(workspace.currency)
-    emerging = [
-        {
-            "id": row.theme.pk,
-            "name": row.theme.name,
-            "explanation": row.theme.emerging_explanation,
-            "url": base + reverse("themes:theme_detail", args=[slug, row.theme.pk]),
-        }
-        for row in selectors.emerging_themes(actor=actor)
-    ]
-    grew = []
-    for row in selectors.theme_list(actor=actor, sort="arr"):
-        m = row.metrics
-        if m.recent_arr > 0 and m.recent_arr >= m.previous_arr * ARR_GREW_FACTOR and m.recent_arr > m.previous_arr:
-            grew.append(
-                {
-                    "id": row.theme.pk,
-                    "name": row.theme.name,
-                    "recent_arr": float(m.recent_arr),
-                    "previous_arr": float(m.previous_arr),
-                    "text": f"{money(float(m.recent_arr))} ARR behind its mentions in the last "
-                    f"{selectors.TREND_DAYS} days, up from {money(float(m.previous_arr))}",
-                    "url": base + reverse("themes:theme_detail", args=[slug, row.theme.pk]),
-                }
-            )
-    grew.sort(key=lambda g: -(g["recent_arr"] - g["previous_arr"]))
-    return {
-        "week": iso_week(today),
-        "emerging": emerging,
-        "grew": grew[:10],
-        "signals_url": base + reverse("themes:emerging", args=[slug]),
-        "themes_url": base + reverse("themes:theme_list", args=[slug]),
-    }
-
-
 def digest_text(workspace, content: dict) -> tuple[str, str]:
     subject = f"{workspace.name}: themes to watch, week {content['week']}"
     lines = [f"Themes to watch in {workspace.name} ({content['week']}).", ""]
@@ -659,10 +603,10 @@ def digest_send(workspace, *, today: dt.date | None = None) -> ThemeDigest | Non
 
     tz = runs.workspace_tz(workspace)
     today = today or timezone.now().astimezone(tz).date()
-    week = iso_week(today)
+    week = selectors.iso_week(today)
     if ThemeDigest.objects.filter(workspace=workspace, week=week).exists():
         return None
-    content = digest_content(workspace, today=today)
+    content = selectors.digest_content(workspace, today=today)
     has_news = bool(content["emerging"] or content["grew"])
     readers = _digest_readers(workspace) if has_news else []
     recipients = sorted({email for _, email in readers if email})

@@ -16,7 +16,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from valueloop.engines.flags import _VALUE_OPERATORS, hash_value
+from valueloop.engines.flags import hash_value
+from valueloop.engines.flags.conditions import _VALUE_OPERATORS
 
 ID_POOL: tuple[Any, ...] = (
     *(f"user-{i}" for i in range(150)),

