@@ -55,3 +55,31 @@ def test_contracts__every_app_with_a_facade_forbids_its_services_to_import_it():
     assert "events" in apps and "themes" in apps  # the scan finds the apps at all
     missing = [app for app in apps if (f"valueloop.{app}.services", f"valueloop.{app}.facade") not in forbidden_pairs]
     assert missing == [], f"add a contract 'services do not import the facade' for {missing} in pyproject.toml"
+
+
+def test_contracts__every_app_with_a_facade_is_reached_only_through_it_by_every_other_app():
+    """Another app's models, services, selectors, importers, schemas or signals are not imported, only its
+    facade (ARCHITECTURE.md rule 4): each app with a facade has a contract forbidding ``valueloop.<app>.*`` to
+    every other app, with only the facade (and the demo seeders) let through."""
+    apps = _apps_with("facade")
+    every_app = _apps_with()
+    assert {"customers", "feedback", "evidence"} <= set(apps)
+    problems = []
+    for app in apps:
+        contracts = [
+            c for c in _contracts() if c["type"] == "forbidden" and c["forbidden_modules"] == [f"valueloop.{app}.*"]
+        ]
+        if len(contracts) != 1:
+            problems.append(f"{app}: {len(contracts)} contracts forbid valueloop.{app}.*")
+            continue
+        contract = contracts[0]
+        sources = set(contract["source_modules"])
+        expected = {f"valueloop.{other}" for other in every_app if other not in (app, "core")}
+        if not expected <= sources:
+            problems.append(f"{app}: not forbidden to {sorted(expected - sources)}")
+        let_through = [i.split(" -> ")[1] for i in contract.get("ignore_imports", [])]
+        if let_through[:1] != [f"valueloop.{app}.facade"] or any(
+            not (target == f"valueloop.{app}.*" or target == f"valueloop.{app}.facade") for target in let_through
+        ):
+            problems.append(f"{app}: ignores {contract.get('ignore_imports')}")
+    assert problems == []

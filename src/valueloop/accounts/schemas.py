@@ -5,7 +5,7 @@ from datetime import datetime
 from ninja import Field, Schema
 
 from valueloop.core.api_support import StrictBody, page_schema
-from valueloop.workspaces.schemas import RoleName, WorkspaceOut
+from valueloop.workspaces.facade import RoleName, WorkspaceOut
 
 
 class MeOut(Schema):

@@ -13,7 +13,7 @@ class CustomersConfig(AppConfig):
         register_entity("customer", selectors.customer_ref)
         register_entity("persona", selectors.persona_ref)
 
-        from valueloop.workspaces.signals import workspace_currency_changed
+        from valueloop.workspaces.facade import workspace_currency_changed
 
         from .facade import workspace_currency_changed as reconvert
 

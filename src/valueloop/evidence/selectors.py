@@ -236,7 +236,7 @@ class RollupParts:
     def accounts(self) -> dict:
         """Unique accounts, their ARR (each once; archived accounts left out as in every customer
         roll-up) and the breakdown by segment (two queries)."""
-        from valueloop.customers.models import Customer
+        from valueloop.customers.facade import Customer
 
         def compute():
             out = {"accounts": 0, "arr": Decimal("0"), "by_segment": []}
@@ -277,7 +277,7 @@ class RollupParts:
         return self._once("accounts", compute)
 
     def by_persona(self) -> list[dict]:
-        from valueloop.feedback.models import FeedbackItem
+        from valueloop.feedback.facade import FeedbackItem
 
         def compute():
             through = FeedbackItem.personas.through
@@ -374,7 +374,7 @@ def requesters(*, actor: Actor, feature_id: int, count_items: bool = True) -> Re
     interviews behind its highlight evidence; one entry per email address (case-insensitive).
     Unsubscribed people are listed apart (never emailed); so are those already told.
     ``count_items=False`` skips counting each person's linked items (cheaper, for summaries)."""
-    from valueloop.customers.models import Contact
+    from valueloop.customers.facade import Contact
     from valueloop.research.facade import participants_of_highlights
 
     actor.require(Scope.WORKSPACE_READ)

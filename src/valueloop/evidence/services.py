@@ -67,38 +67,19 @@ MAX_BODY = 10000
 
 
 def feedback_source(actor: Actor, feedback_id: int):
-    try:
-        from valueloop.feedback.facade import access_feedback
-    except ImportError:  # the feedback app's facade is still being built
-        access_feedback = None
-    if access_feedback is not None:
-        return access_feedback(actor, feedback_id)
-    from valueloop.feedback.models import FeedbackItem
+    """The feedback item in the actor's workspace (NotFound otherwise)."""
+    from valueloop.feedback.facade import access_feedback
 
-    item = FeedbackItem.objects.filter(workspace=actor.workspace, pk=feedback_id).first()
-    if item is None:
-        raise NotFound("Feedback item not found.")
-    return item
+    return access_feedback(actor, feedback_id)
 
 
 def _mark_feedback(actor: Actor, ids: list[int], linked: bool) -> None:
+    """The feedback app owns its items' status: it marks them linked, or unlinked once no evidence is left."""
     if not ids:
         return
-    try:
-        from valueloop.feedback import facade
-    except ImportError:
-        facade = None
-    fn = getattr(facade, "feedback_mark_linked" if linked else "feedback_mark_unlinked", None) if facade else None
-    if fn is not None:
-        fn(actor, ids)
-        return
-    from valueloop.feedback.models import FeedbackItem
+    from valueloop.feedback.facade import feedback_mark_linked, feedback_mark_unlinked
 
-    query = FeedbackItem.objects.filter(workspace=actor.workspace, pk__in=ids)
-    if linked:
-        query.filter(status__in=["new", "triaged"]).update(status="linked", updated_at=timezone.now())
-    else:
-        query.filter(status="linked").update(status="triaged", updated_at=timezone.now())
+    (feedback_mark_linked if linked else feedback_mark_unlinked)(actor, ids)
 
 
 def quote_span(text: str, start: int | None, end: int | None, quote: str = "") -> tuple[int | None, int | None, str]:
@@ -271,7 +252,7 @@ def evidence_link_many(
     quotes too); an id outside the workspace fails the whole call (NotFound). One audit record with
     the counts. Returns how many links were created.
     """
-    from valueloop.feedback.models import FeedbackItem
+    from valueloop.feedback.facade import FeedbackItem
 
     selectors.access_target(actor=actor, target_type=target_type, target_id=target_id)
     actor.require(WRITE_SCOPE)
@@ -624,7 +605,7 @@ def deliver(notification_id: int, reply_to: str = "") -> str:
 
 def unsubscribe_preview(*, token: str) -> dict:
     """What the unsubscribe page shows before the person confirms (NotFound for a bad link)."""
-    from valueloop.customers.models import Contact
+    from valueloop.customers.facade import Contact
 
     workspace_id, contact_id = read_unsubscribe_token(token)
     contact = Contact.objects.filter(workspace_id=workspace_id, pk=contact_id).select_related("workspace").first()
@@ -641,35 +622,13 @@ def unsubscribe_preview(*, token: str) -> dict:
 def unsubscribe(*, token: str) -> tuple[int, str]:
     """The person behind a signed link stops receiving our mail: every contact of that workspace with
     the same address. Returns (contacts changed, email). Idempotent."""
-    from valueloop.customers.models import Contact
+    from valueloop.customers.facade import Contact
 
     workspace_id, contact_id = read_unsubscribe_token(token)
     contact = Contact.objects.filter(workspace_id=workspace_id, pk=contact_id).select_related("workspace").first()
     if contact is None:
         raise NotFound("This unsubscribe link is no longer valid.")
-    try:
-        from valueloop.customers.facade import unsubscribe_contact
-    except ImportError:  # the customers facade is still being built
-        unsubscribe_contact = None
-    if unsubscribe_contact is not None:
-        changed = unsubscribe_contact(workspace=contact.workspace, email=contact.email, contact_id=contact.pk)
-    else:
-        now = timezone.now()
-        query = Contact.objects.filter(workspace_id=workspace_id, unsubscribed_at=None)
-        query = query.filter(email__iexact=contact.email) if contact.email else query.filter(pk=contact.pk)
-        changed = 0
-        for row in query:
-            row.unsubscribed_at = now
-            row.save(update_fields=["unsubscribed_at"])
-            audit_record(
-                actor=None,
-                workspace=contact.workspace,
-                via="web",
-                entity_type="contact",
-                entity_id=row.pk,
-                entity_label=str(row),
-                action="unsubscribed",
-                changes={"unsubscribed_at": [None, now.isoformat()]},
-            )
-            changed += 1
+    from valueloop.customers.facade import unsubscribe_contact
+
+    changed = unsubscribe_contact(workspace=contact.workspace, email=contact.email, contact_id=contact.pk)
     return changed, contact.email

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import time
 
-from django.db.models import Q
-
 from valueloop.core.permissions import Scope
 from valueloop.core.tenancy import Actor
 from valueloop.workspaces.facade import portfolio_search, portfolio_summary
@@ -43,16 +41,11 @@ def home_summary(*, actor: Actor) -> dict:
 
 def search(*, actor: Actor, query: str, limit: int = 20) -> dict:
     actor.require(Scope.WORKSPACE_READ)
-    from valueloop.collaboration.models import Comment
+    from valueloop.collaboration.facade import comment_search
 
     query = (query or "").strip()
     if len(query) < 2:
         return {"query": query, "too_short": bool(query), "results": {}}
     results = portfolio_search(actor.workspace, query, limit)
-    results["comments"] = list(
-        Comment.objects.filter(workspace=actor.workspace, deleted_at=None)
-        .filter(Q(body__icontains=query))
-        .select_related("author")
-        .order_by("-created_at")[:limit]
-    )
+    results["comments"] = comment_search(actor=actor, query=query, limit=limit)
     return {"query": query, "too_short": False, "results": results, "total": sum(len(v) for v in results.values())}

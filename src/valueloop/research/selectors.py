@@ -83,7 +83,7 @@ def interview_participants(interview: Interview) -> list:
 
 def participant_choices(*, actor: Actor, limit: int = 1000) -> tuple[list[tuple[int, str]], list]:
     """Accounts (id, name) and contacts (with their account) for the interview form's pickers."""
-    from valueloop.customers.models import Contact, Customer
+    from valueloop.customers.facade import Contact, Customer
 
     actor.require(Scope.WORKSPACE_READ)
     customers = list(

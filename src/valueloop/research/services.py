@@ -25,7 +25,7 @@ from valueloop.core.markdown import render_markdown
 from valueloop.core.permissions import Scope
 from valueloop.core.services import clean_and_save, create_audited, update_audited
 from valueloop.core.tenancy import Actor
-from valueloop.customers.models import Contact, Customer
+from valueloop.customers.facade import Contact, Customer
 
 from . import anchoring, selectors
 from . import survey_import as importing

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from valueloop.customers.models import Contact, Customer
+from valueloop.customers.facade import Contact, Customer
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000

@@ -253,7 +253,7 @@ def surveys_view(request):
     kind = request.GET.get("kind", "nps") if request.GET.get("kind") in ("nps", "csat") else "nps"
     months = _int(request.GET.get("months")) or 12
     months = months if months in (3, 6, 12, 24) else 12
-    from valueloop.customers.models import SEGMENTS
+    from valueloop.customers.facade import SEGMENTS
 
     summary = selectors.survey_summary(actor=actor, kind=kind, months=months, segment_labels=dict(SEGMENTS))
     comments = selectors.survey_response_list(actor=actor, kind=kind, with_comment=True)

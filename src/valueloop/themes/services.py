@@ -585,15 +585,9 @@ def digest_text(workspace, content: dict) -> tuple[str, str]:
 
 def _digest_readers(workspace) -> list[tuple[int, str]]:
     """(user id, email) of the active admins and product managers of ``workspace``."""
-    from valueloop.workspaces.models import Membership
+    from valueloop.workspaces.facade import member_contacts
 
-    return sorted(
-        set(
-            Membership.objects.filter(workspace=workspace, role__in=DIGEST_ROLES, user__is_active=True).values_list(
-                "user_id", "user__email"
-            )
-        )
-    )
+    return member_contacts(workspace, DIGEST_ROLES)
 
 
 def digest_send(workspace, *, today: dt.date | None = None) -> ThemeDigest | None:

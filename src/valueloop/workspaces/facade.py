@@ -8,6 +8,32 @@ from __future__ import annotations
 from valueloop.accounts.facade import User
 
 from .models import Membership, Workspace
+from .schemas import RoleName, WorkspaceOut
+from .signals import workspace_currency_changed
+
+# Re-exported for other apps: the API shapes other apps embed, and the signal customers listens to.
+__all__ = [
+    "Membership",
+    "RoleName",
+    "User",
+    "Workspace",
+    "WorkspaceOut",
+    "member_contacts",
+    "member_user_ids",
+    "members_matching_handles",
+    "membership_for",
+    "membership_to_act_as",
+    "portfolio_search",
+    "portfolio_summary",
+    "product_choices",
+    "resolve_product_area",
+    "workspace_by_slug",
+    "workspace_create",
+    "workspace_creation_allowed",
+    "workspace_currency_changed",
+    "workspace_slugs",
+    "workspaces_of",
+]
 
 
 def members_matching_handles(workspace: Workspace, handles: list[str]) -> list[User]:
@@ -125,3 +151,34 @@ def product_choices(workspace: Workspace) -> list[tuple[int, str, list[tuple[int
 def member_user_ids(workspace: Workspace) -> set[int]:
     """Ids of the users who are members of ``workspace`` (any role)."""
     return set(Membership.objects.filter(workspace=workspace).values_list("user_id", flat=True))
+
+
+def workspace_by_slug(slug: str) -> Workspace | None:
+    """The workspace with this slug, for command-line tools that name one (None if there is none)."""
+    return Workspace.objects.filter(slug=slug).first()
+
+
+def workspace_slugs(limit: int = 20) -> list[str]:
+    """Some workspace slugs in order, for a command's "no such workspace" message."""
+    return list(Workspace.objects.order_by("slug").values_list("slug", flat=True)[:limit])
+
+
+def membership_to_act_as(workspace: Workspace, email: str | None = None) -> Membership | None:
+    """The member a command-line tool acts as: the one with ``email`` (any case), else the first admin."""
+    from valueloop.core.permissions import Role
+
+    memberships = Membership.objects.filter(workspace=workspace).select_related("user")
+    if email:
+        return memberships.filter(user__email__iexact=email).first()
+    return memberships.filter(role=Role.ADMIN).order_by("id").first()
+
+
+def member_contacts(workspace: Workspace, roles) -> list[tuple[int, str]]:
+    """(user id, email) of the active members of ``workspace`` holding one of ``roles``, sorted."""
+    return sorted(
+        set(
+            Membership.objects.filter(workspace=workspace, role__in=list(roles), user__is_active=True).values_list(
+                "user_id", "user__email"
+            )
+        )
+    )

@@ -32,18 +32,14 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="as_email", default=None, help="audit as this member (default: an admin)")
 
     def handle(self, *args, **opts):
-        from valueloop.workspaces.models import Membership, Workspace
+        from valueloop.workspaces.facade import membership_to_act_as, workspace_by_slug
 
-        workspace = Workspace.objects.filter(slug=opts["workspace"]).first()
+        workspace = workspace_by_slug(opts["workspace"])
         if workspace is None:
             raise CommandError(f"No workspace with the slug {opts['workspace']!r}.")
-        memberships = Membership.objects.filter(workspace=workspace).select_related("user")
-        if opts["as_email"]:
-            membership = memberships.filter(user__email__iexact=opts["as_email"]).first()
-            if membership is None:
-                raise CommandError(f"{opts['as_email']} is not a member of {workspace.slug}.")
-        else:
-            membership = memberships.filter(role=Role.ADMIN).order_by("id").first()
+        membership = membership_to_act_as(workspace, opts["as_email"])
+        if membership is None and opts["as_email"]:
+            raise CommandError(f"{opts['as_email']} is not a member of {workspace.slug}.")
         if membership is None:
             raise CommandError("The workspace has no admin to act as; pass --as EMAIL.")
         actor = Actor(user=membership.user, workspace=workspace, role=Role(membership.role), via="cli")

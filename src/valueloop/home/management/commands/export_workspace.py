@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from valueloop.portability import workspace_export
-from valueloop.workspaces.models import Workspace
+from valueloop.workspaces.facade import workspace_by_slug, workspace_slugs
 
 
 class Command(BaseCommand):
@@ -31,9 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Overwrite PATH if it exists.")
 
     def handle(self, *args, **opts):
-        workspace = Workspace.objects.filter(slug=opts["workspace"]).first()
+        workspace = workspace_by_slug(opts["workspace"])
         if workspace is None:
-            slugs = ", ".join(Workspace.objects.order_by("slug").values_list("slug", flat=True)[:20]) or "none"
+            slugs = ", ".join(workspace_slugs()) or "none"
             raise CommandError(f"No workspace with the slug {opts['workspace']!r} (workspaces: {slugs}).")
         result = workspace_export(workspace=workspace)
         text = json.dumps(result.document, indent=2, ensure_ascii=False) + "\n"
@@ -58,7 +58,9 @@ class Command(BaseCommand):
             Path(tmp).unlink(missing_ok=True)
             raise
         doc = result.document
-        self.stdout.write(self.style.SUCCESS(
-            f"Exported {workspace.slug!r}: {len(doc['members'])} members, {len(doc['products'])} products, "
-            f"{len(doc['areas'])} areas, {len(doc['comments'])} comments to {target}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Exported {workspace.slug!r}: {len(doc['members'])} members, {len(doc['products'])} products, "
+                f"{len(doc['areas'])} areas, {len(doc['comments'])} comments to {target}."
+            )
+        )
