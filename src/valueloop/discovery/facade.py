@@ -44,3 +44,8 @@ def access_problem(*, actor, id: int, scope=None) -> Problem:
     from . import selectors
 
     return selectors.access_problem(actor=actor, id=id, scope=scope)
+
+
+def problem_target_choices(*, workspace) -> dict:
+    """Answers evidence's ``evidence.target_choices`` point."""
+    return {"problems": problem_choices(workspace)}

@@ -3,14 +3,22 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from valueloop.collaboration.facade import thread_context
+from valueloop.core import extensions
 from valueloop.core.pages import paginate_page, posted, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.evidence.facade import evidence_panel
-from valueloop.planning.facade import features_for_problems
 
 from . import selectors, services
 from .forms import ProblemFilterForm, ProblemForm
 from .models import PROBLEM_STATUS
+
+# Extension point: the features that solve problems, grouped by problem id (None: features not yet tied to a
+# problem). Planning answers it; discovery sits below planning in the value flow and does not import it.
+SOLUTIONS = "discovery.solutions"
+
+
+def _solutions(workspace, problem_ids: list[int]) -> dict:
+    return extensions.ask(SOLUTIONS, default={}, workspace=workspace, problem_ids=problem_ids)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
@@ -41,7 +49,7 @@ def tree_view(request):
     """The opportunity-solution tree: problems with the features that solve them, per product."""
     actor = request.actor
     problems = list(selectors.problem_list(actor=actor).exclude(status="parked"))
-    features = features_for_problems(actor.workspace, [p.pk for p in problems])
+    features = _solutions(actor.workspace, [p.pk for p in problems])
     for problem in problems:
         problem.solutions = features.get(problem.pk, [])
     unlinked = features.get(None, [])
@@ -61,7 +69,7 @@ def problem_detail_view(request, problem_id: int):
         "problem": problem,
         "form": form,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
-        "solutions": features_for_problems(actor.workspace, [problem.pk]).get(problem.pk, []),
+        "solutions": _solutions(actor.workspace, [problem.pk]).get(problem.pk, []),
         "section": "discovery",
         **evidence_panel(actor=actor, target_type="problem", target_id=problem.pk),
         **thread_context(actor=actor, entity_type="problem", entity_id=problem.pk),

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from django.urls import reverse
 
+from valueloop.core import extensions
 from valueloop.core.entities import resolve_entity
 from valueloop.core.permissions import Scope
 from valueloop.core.tenancy import Actor
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 WRITE_SCOPE = services.WRITE_SCOPE
+TARGET_CHOICES = services.TARGET_CHOICES
 
 
 def _segment_labels() -> dict[str, str]:
@@ -62,9 +64,7 @@ def _loop(actor: Actor, target_type: str, target_id: int) -> dict | None:
     """The close-the-loop panel data for a released feature, for people who may send it."""
     if target_type != "feature" or not actor.can(services.NOTIFY_SCOPE):
         return None
-    from valueloop.planning.facade import features_by_id
-
-    feature = features_by_id(actor.workspace, [target_id]).get(target_id)
+    feature = services.released_or_not_feature(actor.workspace, target_id)
     if feature is None or feature.status != "released":
         return None
     found = selectors.requesters(actor=actor, feature_id=target_id, count_items=False)
@@ -141,10 +141,9 @@ def _link_rows(actor: Actor, links) -> list[dict]:
 
 
 def target_choices(actor: Actor, search: str = "") -> dict:
-    from valueloop.discovery.facade import problem_choices
-    from valueloop.planning.facade import feature_choices
-
-    problems, features = problem_choices(actor.workspace), feature_choices(actor.workspace)
+    # Discovery answers with its problems and planning with its features (they sit above evidence in the flow).
+    offered = extensions.page_context(TARGET_CHOICES, workspace=actor.workspace)
+    problems, features = offered.get("problems", []), offered.get("features", [])
     if search:
         needle = search.lower()
         problems = [c for c in problems if needle in c[1].lower()]
@@ -270,3 +269,13 @@ def evidence_link_highlight(*, actor: Actor, target_type: str, target_id: int, h
     except Conflict:
         return False
     return True
+
+
+def feedback_item_page_context(*, actor: Actor, item) -> dict:
+    """Answers the feedback app's ``feedback.item_page`` point: the "link to a problem or feature" form."""
+    return {"evidence_enabled": True, **link_form_context(actor, item)}
+
+
+def interview_page_context(*, actor: Actor, interview, highlights) -> dict:
+    """Answers the research app's ``research.interview_page`` point: each highlight's links and the form."""
+    return highlight_link_context(actor, interview, highlights)

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from valueloop.core import extensions
 from valueloop.core.audit import audit_record, diff, snapshot
 from valueloop.core.errors import Conflict, Invalid, NotFound
 from valueloop.core.permissions import Scope
@@ -449,11 +450,19 @@ def check_message(subject: str, body: str) -> tuple[str, str]:
     return subject, body
 
 
+# Extension points evidence asks (core.extensions): the apps that own the targets answer them.
+FEATURE_FOR_LOOP = "evidence.feature"  # (workspace, feature_id) -> the feature (title, status, pk) or None
+TARGET_CHOICES = "evidence.target_choices"  # (workspace) -> {"problems": [(id, title)]} / {"features": [...]}
+
+
+def released_or_not_feature(workspace, feature_id: int):
+    """The feature with this id in ``workspace`` as planning answers it (None when absent or no planning)."""
+    return extensions.ask(FEATURE_FOR_LOOP, workspace=workspace, feature_id=int(feature_id))
+
+
 def feature_for_loop(actor: Actor, feature_id: int):
     """The feature (NotFound outside the workspace), released or not: callers check the status."""
-    from valueloop.planning.facade import features_by_id
-
-    feature = features_by_id(actor.workspace, [feature_id]).get(int(feature_id))
+    feature = released_or_not_feature(actor.workspace, feature_id)
     if feature is None:
         raise NotFound("Feature not found.")
     return feature

@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
+from valueloop.core import extensions
 from valueloop.core.entities import resolve_entity
 from valueloop.core.errors import DomainError, Invalid
 from valueloop.core.pages import form_errors, workspace_page
@@ -248,15 +249,9 @@ def item_new_view(request):
 
 
 def _evidence_context(actor, item) -> dict:
-    """The evidence app's "link to a problem or feature" form, once that app provides it."""
-    try:
-        from valueloop.evidence import facade as evidence
-    except ImportError:
-        return {"evidence_enabled": False}
-    link_form_context = getattr(evidence, "link_form_context", None)
-    if link_form_context is None:
-        return {"evidence_enabled": False}
-    return {"evidence_enabled": True, **(link_form_context(actor, item) or {})}
+    """What apps above feedback add to an item's page (the evidence app's "link to a problem or feature" form),
+    through the ``feedback.item_page`` extension point; ``evidence_enabled`` is False when none does."""
+    return {"evidence_enabled": False, **extensions.page_context("feedback.item_page", actor=actor, item=item)}
 
 
 def _apply_item_action(actor, item, action: str, data) -> str:

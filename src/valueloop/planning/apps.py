@@ -6,8 +6,13 @@ class PlanningConfig(AppConfig):
     label = "planning"
 
     def ready(self) -> None:
+        from valueloop.core import extensions
         from valueloop.core.entities import register_entity
 
-        from . import selectors
+        from . import facade, selectors
 
         register_entity("feature", selectors.feature_ref)
+        # Apps below planning in the value flow ask for features through extension points.
+        extensions.register("discovery.solutions", facade.solutions_for_problems)
+        extensions.register("evidence.feature", facade.feature_in_workspace)
+        extensions.register("evidence.target_choices", facade.feature_target_choices)

@@ -30,3 +30,18 @@ def features_for_problems(workspace, problem_ids) -> dict[int | None, list[Featu
     for feature in query.filter(problem_id__in=ids) | query.filter(problem=None):
         grouped.setdefault(feature.problem_id, []).append(feature)
     return grouped
+
+
+def solutions_for_problems(*, workspace, problem_ids) -> dict[int | None, list[Feature]]:
+    """Answers discovery's ``discovery.solutions`` point (see ``features_for_problems``)."""
+    return features_for_problems(workspace, problem_ids)
+
+
+def feature_in_workspace(*, workspace, feature_id: int) -> Feature | None:
+    """Answers evidence's ``evidence.feature`` point: the feature, or None outside the workspace."""
+    return Feature.objects.filter(workspace=workspace, pk=feature_id).first()
+
+
+def feature_target_choices(*, workspace) -> dict:
+    """Answers evidence's ``evidence.target_choices`` point."""
+    return {"features": feature_choices(workspace)}

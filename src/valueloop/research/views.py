@@ -5,11 +5,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from valueloop.core import extensions
 from valueloop.core.errors import DomainError
 from valueloop.core.markdown import render_markdown
 from valueloop.core.pages import form_errors, workspace_page
 from valueloop.core.permissions import Scope
-from valueloop.evidence.facade import Series, bar_chart, highlight_link_context
+from valueloop.evidence.facade import Series, bar_chart
 
 from . import anchoring, selectors, services
 from .survey_import import MAX_BYTES
@@ -100,7 +101,8 @@ def interview_detail_view(request, interview_id: int):
         "participants": selectors.interview_participants(interview),
         "can_write": actor.can(services.WRITE_SCOPE),
         "section": "customers",
-        **highlight_link_context(actor, interview, highlights),
+        # Apps above research (evidence) add each highlight's links and the link form.
+        **extensions.page_context("research.interview_page", actor=actor, interview=interview, highlights=highlights),
     }
     return render(request, "research/interview_detail.html", context)
 
