@@ -259,7 +259,12 @@ def test_link_form_context__renders_for_a_feedback_item(world):
     request.actor = world.actor_a
     html = render_to_string("evidence/_link_form.html", link_form_context(world.actor_a, item), request=request)
     assert 'data-select-source="lf-' in html and "Quote me, please." in html and "Alpha problem" in html
-    assert "highlight.js" in html and "<script>" not in html
+    assert "<script" not in html and "<link" not in html  # a partial links no assets: its page does, in <head>
+    client = Client()
+    client.force_login(world.users[Role.PRODUCT_MANAGER])
+    page = client.get(f"/w/{world.ws_a.slug}/feedback/{item.pk}/").content.decode()
+    head = page[: page.index("</head>")]
+    assert "valueloop/highlight.js" in head and "evidence/evidence.css" in head
     viewer = link_form_context(world.actor(Role.STAKEHOLDER), item)["link_form"]
     assert viewer["can_write"] is False
 
