@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import palette
 from .model import Chart, DataTable, LegendEntry
 from .scales import linear, short_number
-from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, fit, text_width
+from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, centred_at, fit, text_width
 
 Format = Callable[[float], str]
 
@@ -158,7 +158,8 @@ def row_bars(
     bottom = top + len(rows) * row_h
     for tick in x.ticks():
         svg.add("line", x1=x(tick), x2=x(tick), y1=top, y2=bottom, class_="zero" if tick == 0 else "grid")
-        svg.add("text", short_number(tick), x=x(tick), y=bottom + FONT_SIZE + 4, text_anchor="middle", class_="tick")
+        label = short_number(tick)
+        svg.add("text", label, y=bottom + FONT_SIZE + 4, class_="tick", **centred_at(x(tick), label, width))
     for k, (label, value, highlight) in enumerate(rows):
         y0 = top + k * row_h
         value_text = value_format(value)
@@ -240,9 +241,8 @@ def histogram(
         svg.add(
             "text",
             label,
-            x=mx,
             y=top - (16 if n % 2 == 0 else 4) + 2,
-            text_anchor="middle",
+            **centred_at(mx, label, width),
             class_=f"marker-label {palette.ALERT}",
             fill="currentColor",
         )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from . import palette
 from .model import Chart, DataTable, LegendEntry
 from .scales import linear, percent_label
-from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, fit, text_width
+from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, centred_at, fit, text_width
 
 VERDICT_WORDS = {"better": "better", "worse": "worse", "inconclusive": "no clear difference"}
 VERDICT_SWATCH = {"better": palette.BETTER, "worse": palette.WORSE}
@@ -31,7 +31,7 @@ def effects_chart(title: str, rows: Sequence[dict], *, note: str = "") -> Chart:
     """``rows``: dicts with ``label`` (metric), ``sublabel`` (variation), ``estimate``, ``ci_low``, ``ci_high``
     (relative effects as fractions; None when unknown) and ``verdict`` (better, worse, inconclusive, unknown)."""
     width, left, right, top, row_h = DESIGN_WIDTH, 8, 8, 6, 46
-    height = top + len(rows) * row_h + 26
+    height = top + len(rows) * row_h + 42
     values = [v for r in rows for v in (r.get("estimate"), r.get("ci_low"), r.get("ci_high"))]
     x = linear(values, start=left, end=width - right, count=4, pad=0.06)
     bottom = top + len(rows) * row_h
@@ -49,7 +49,8 @@ def effects_chart(title: str, rows: Sequence[dict], *, note: str = "") -> Chart:
         svg.add("rect", x=0, y=top + k * row_h, width=width, height=row_h, class_="band-row")
     for tick in x.ticks():
         svg.add("line", x1=x(tick), x2=x(tick), y1=top, y2=bottom, class_="grid")
-        svg.add("text", percent_label(tick), x=x(tick), y=bottom + FONT_SIZE + 4, text_anchor="middle", class_="tick")
+        label = percent_label(tick)
+        svg.add("text", label, y=bottom + FONT_SIZE + 4, class_="tick", **centred_at(x(tick), label, width))
     svg.add("line", x1=x(0), x2=x(0), y1=top, y2=bottom, class_="zero")
     for k, row in enumerate(rows):
         y0 = top + k * row_h

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from . import palette
 from .model import Chart, DataTable, LegendEntry
 from .scales import linear
-from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, fit
+from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, centred_at, fit
 
 
 def gantt(title: str, items: Sequence[dict], *, today: dt.date, limit: int = 40) -> Chart:
@@ -32,14 +32,8 @@ def gantt(title: str, items: Sequence[dict], *, today: dt.date, limit: int = 40)
     bottom = top + len(drawn) * row_h
     for week in x.ticks():
         svg.add("line", x1=x(week), x2=x(week), y1=top - 6, y2=bottom, class_="grid")
-        svg.add(
-            "text",
-            f"{today + dt.timedelta(weeks=week):%-d %b}",
-            x=x(week),
-            y=FONT_SIZE + 2,
-            text_anchor="middle",
-            class_="tick",
-        )
+        label = f"{today + dt.timedelta(weeks=week):%-d %b}"
+        svg.add("text", label, y=FONT_SIZE + 2, class_="tick", **centred_at(x(week), label, width))
     for k, item in enumerate(drawn):
         y0 = top + k * row_h
         late = bool(item.get("late"))

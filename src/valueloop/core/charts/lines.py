@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from . import palette
 from .model import Chart, DataTable, LegendEntry
 from .scales import linear, percent_label
-from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, text_width
+from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, centred_at, text_width
 
 
 def timeline(
@@ -57,14 +57,8 @@ def timeline(
     label_w = text_width("30 Sep") + 10
     every = max(1, math.ceil(len(days) / max(1, int((width - left - right) / label_w))))
     for day in days[::every]:
-        svg.add(
-            "text",
-            f"{day.day} {day:%b}",
-            x=sx(day),
-            y=height - bottom + FONT_SIZE + 4,
-            text_anchor="middle",
-            class_="tick",
-        )
+        label = f"{day.day} {day:%b}"
+        svg.add("text", label, y=height - bottom + FONT_SIZE + 4, class_="tick", **centred_at(sx(day), label, width))
     for index, key in enumerate(keys):
         series = sorted((p for p in usable if p["variation"] == key), key=lambda p: p["day"])
         swatch = palette.series(index)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import palette
 from .model import Chart, DataTable, LegendEntry
 from .scales import linear, short_number
-from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, fit, text_width
+from .svg import DESIGN_WIDTH, FONT_SIZE, Svg, centred_at, fit, text_width
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,8 @@ def scatter(
         svg.add("line", x1=left, x2=width - right, y1=y(tick), y2=y(tick), class_="grid")
         svg.add("text", short_number(tick), x=left - 5, y=y(tick) + 4, text_anchor="end", class_="tick")
     for tick in x.ticks():
-        svg.add(
-            "text",
-            short_number(tick),
-            x=x(tick),
-            y=height - bottom + FONT_SIZE + 3,
-            text_anchor="middle",
-            class_="tick",
-        )
+        label = short_number(tick)
+        svg.add("text", label, y=height - bottom + FONT_SIZE + 3, class_="tick", **centred_at(x(tick), label, width))
     svg.add("line", x1=left, x2=left, y1=top, y2=y(0), class_="axis")
     svg.add("line", x1=left, x2=width - right, y1=y(0), y2=y(0), class_="axis")
     svg.add("text", f"{x_label} →", x=left, y=height - 6, class_="axis-label")

@@ -18,7 +18,9 @@ from django.utils.safestring import SafeString, mark_safe
 # box is about 320 px wide, so text is drawn at 13 * 320 / 360 ≈ 11.5 px there (the e2e test checks ≥ 11 px).
 FONT_SIZE = 13
 DESIGN_WIDTH = 360
-CHAR_WIDTH = 7.2  # a generous average advance of FONT_SIZE text, for fitting labels without a font engine
+CHAR_WIDTH = (
+    8.0  # a generous average advance of FONT_SIZE text (DejaVu digits are 8.3), to fit labels without a font engine
+)
 
 _ids = count(1)
 
@@ -37,6 +39,16 @@ def fit(text: str, width: float, size: float = FONT_SIZE) -> str:
     """``text`` cut with an ellipsis so that it fits ``width`` units (the full text stays in the data table)."""
     chars = max(1, int(width / (CHAR_WIDTH * size / FONT_SIZE)))
     return text if len(text) <= chars else text[: max(1, chars - 1)].rstrip() + "…"
+
+
+def centred_at(x: float, text: str, width: float) -> dict[str, object]:
+    """Attributes that centre ``text`` on ``x`` but keep it inside ``0..width`` (an axis's end ticks)."""
+    half = text_width(text) / 2
+    if x - half < 0:
+        return {"x": max(0.0, x - 2), "text_anchor": "start"}
+    if x + half > width:
+        return {"x": min(width, x + 2), "text_anchor": "end"}
+    return {"x": x, "text_anchor": "middle"}
 
 
 def _attrs(attrs: dict[str, object]) -> str:
