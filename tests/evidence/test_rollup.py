@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.charts import assert_every_chart_complete
 from tests.conftest import token_client
 from tests.factories import CustomerFactory, FeedbackItemFactory, PersonaFactory
 from valueloop.core.permissions import Role
@@ -141,6 +142,7 @@ def test_problem_page__shows_numbers_chart_and_data_table(world, linked):
     html = client.get(f"/w/{world.ws_a.slug}/problems/{world.problem_a.pk}/").content.decode()
     assert "150,000" in html or "150.000" in html or "150000" in html
     assert 'role="img"' in html and "<svg" in html and "Show the data as a table" in html
+    assert_every_chart_complete(html)
     assert "Strongest quotes" in html and "Newest quotes" in html
     assert "Acme two: please automate" in html
 
