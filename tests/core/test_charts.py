@@ -224,3 +224,11 @@ def test_one_chart_module__no_template_or_other_module_draws_svg_by_hand():
         if chart_dir not in path.parents and re.search(r"<svg\b", path.read_text())
     ]
     assert not by_hand, f"draw these charts with valueloop.core.charts: {by_hand}"
+
+
+def test_bar_chart__whole_numbers_have_no_half_ticks():
+    series = [charts.Series("Items", [1, 2, 2])]
+    ticks = lambda chart: re.findall(r'class="tick">([^<]+)</text>', str(chart.svg))  # noqa: E731
+    assert "0.5" in ticks(charts.bar_chart("Counts", ["a", "b", "c"], series))
+    whole = ticks(charts.bar_chart("Counts", ["a", "b", "c"], series, whole_numbers=True))
+    assert [t for t in whole if t[0].isdigit()][:3] == ["0", "1", "2"]

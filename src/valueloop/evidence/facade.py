@@ -54,6 +54,7 @@ def demand_chart(months) -> Chart | None:
         [Series("Linked items", [m.items for m in months]), Series("Unique accounts", [m.accounts for m in months])],
         y_label="per month",
         row_labels=[m.label for m in months],
+        whole_numbers=True,
     )
 
 

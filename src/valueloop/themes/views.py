@@ -102,9 +102,9 @@ def _volume_chart(weeks):
         [w.strftime("%-d %b") for w, _, _ in weeks],
         [Series("Items", [n for _, n, _ in weeks]), Series("Unique accounts", [a for _, _, a in weeks])],
         y_label="per week",
-        fmt=lambda v: f"{v:,.0f}" if v == int(v) else f"{v:.2g}",  # small counts get fractional ticks
         row_labels=[f"Week of {w:%Y-%m-%d}" for w, _, _ in weeks],
         table_head="Week",
+        whole_numbers=True,
     )
 
 

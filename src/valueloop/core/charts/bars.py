@@ -54,8 +54,10 @@ def bar_chart(
     fmt: Format | None = None,
     row_labels: Sequence[str] = (),
     table_head: str = "Month",
+    whole_numbers: bool = False,
 ) -> Chart:
-    """Grouped vertical bars, one group per category (months, weeks, segments), in the product palette."""
+    """Grouped vertical bars, one group per category (months, weeks, segments), in the product palette;
+    ``whole_numbers`` for counts (no 0.5 ticks)."""
     fmt = fmt or _default_format
     labels = list(row_labels) or list(categories)
     description = _describe(title, labels, series, fmt)
@@ -67,7 +69,7 @@ def bar_chart(
                 highs.append(v + e)
                 lows.append(v - e)
     width, height, top, bottom = DESIGN_WIDTH, 210, 10, 24
-    y = linear(highs + lows, start=height - bottom, end=top, count=4)
+    y = linear(highs + lows, start=height - bottom, end=top, count=4, whole=whole_numbers)
     left = max(28.0, max(text_width(fmt(t)) for t in y.ticks()) + 10)
     right = 4
     plot_w = width - left - right

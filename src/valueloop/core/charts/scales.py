@@ -45,9 +45,17 @@ class Linear:
 
 
 def linear(
-    values: Iterable[float | None], *, start: float, end: float, count: int = 5, zero: bool = True, pad: float = 0.0
+    values: Iterable[float | None],
+    *,
+    start: float,
+    end: float,
+    count: int = 5,
+    zero: bool = True,
+    pad: float = 0.0,
+    whole: bool = False,
 ) -> Linear:
-    """A scale whose nice domain covers ``values`` (and 0 when ``zero``); ``pad`` widens it by that share first."""
+    """A scale whose nice domain covers ``values`` (and 0 when ``zero``); ``pad`` widens it by that share first;
+    ``whole`` keeps the step at 1 or more (counts have no half items)."""
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
     if zero:
         finite.append(0.0)
@@ -58,7 +66,7 @@ def linear(
             lo, hi = min(lo, 0.0), max(hi, 0.0)
     margin = (hi - lo) * pad
     lo, hi = (lo - margin if lo < 0 else lo), (hi + margin if hi > 0 else hi)
-    step = nice_step(hi - lo, count)
+    step = max(1.0, nice_step(hi - lo, count)) if whole else nice_step(hi - lo, count)
     lo, hi = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
     return Linear(lo, hi, start, end, step)
 
