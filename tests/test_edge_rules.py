@@ -11,6 +11,10 @@ A converted app's API schemas take their choices from its models: a ``Literal[..
 out the values of one of the app's model choices (all of them, perhaps with more) must be built from the model
 (``core.api_support.choice_literal``), so a new value cannot be forgotten in one place.
 
+App CSS and JS are linked from ``{% block head %}`` of the page templates (those that extend ``base.html``), never
+from a nav partial, an include or the content block: every template but ``base.html`` is read, its page head block
+cut out, and no ``<link rel="stylesheet">`` or ``<script>`` may be left.
+
 Apps in ``NOT_YET_CONVERTED`` are skipped until they are converted, and the set may only shrink: an app in it that
 breaks no rule any more fails ``test_not_yet_converted__lists_only_apps_that_still_break_a_rule``.
 """
@@ -201,3 +205,38 @@ def test_violations__catch_every_hand_read_and_int_helper():
 
 def test_violations__allow_posting_to_a_form():
     assert violations(GOOD) == []
+
+
+# --- CSS and JS only from the page head -----------------------------------------------------------------------------
+
+BASE_TEMPLATE = SRC / "templates" / "base.html"
+ASSET_TAG = re.compile(r"<link\b[^>]*\brel=[\"']?stylesheet|<script\b", re.IGNORECASE)
+HEAD_BLOCK = re.compile(r"\{%\s*block head\s*%\}.*?\{%\s*endblock[^%]*%\}", re.DOTALL)
+
+
+def assets_outside_the_head(template: str) -> list[str]:
+    """The CSS/JS tags of a template that are not inside a page's ``{% block head %}`` (a partial has no head)."""
+    is_page = re.search(r"\{%\s*extends\s+[\"']base.html[\"']", template) is not None
+    rest = HEAD_BLOCK.sub("", template) if is_page else template
+    return [rest[m.start() : m.start() + 80] for m in ASSET_TAG.finditer(rest)]
+
+
+def test_templates__link_css_and_js_only_from_the_page_head():
+    templates = [p for p in SRC.glob("**/templates/**/*.html") if p != BASE_TEMPLATE]
+    assert len(templates) > 50
+    found = {str(p.relative_to(SRC)): hits for p in templates if (hits := assets_outside_the_head(p.read_text()))}
+    assert not found, f"move these into the page's {{% block head %}}: {found}"
+
+
+def test_assets_outside_the_head__finds_links_in_partials_and_content_but_not_in_the_head():
+    page = (
+        '{% extends "base.html" %}{% load static %}'
+        '{% block head %}<link rel="stylesheet" href="a.css"><script src="a.js" defer></script>{% endblock %}'
+        "{% block content %}<p>hi</p>{% endblock %}"
+    )
+    assert assets_outside_the_head(page) == []
+    assert len(assets_outside_the_head(page.replace("<p>hi</p>", '<script src="b.js"></script>'))) == 1
+    partial = '{% load static %}<link rel="stylesheet" href="{% static \'x.css\' %}"><nav>…</nav>'
+    assert len(assets_outside_the_head(partial)) == 1
+    not_a_page = "{% block head %}<link rel='stylesheet' href='x.css'>{% endblock %}"
+    assert len(assets_outside_the_head(not_a_page)) == 1

@@ -113,7 +113,7 @@ def test_experiment_from_hypothesis_to_learning(page: Page, lab, browser_errors)
     page.get_by_role("link", name="Results").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Results: One-page checkout test")
     expect(page.get_by_text("users counted")).to_be_visible()
-    expect(page.locator("svg.exp-chart")).to_have_count(2)
+    expect(page.locator("figure.chart svg.chart-svg")).to_have_count(2)
     expect(page.get_by_role("heading", name="Checkout conversion primary")).to_be_visible()
 
     # Decide: first without a variation (refused, naming the field), then properly.

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.charts import assert_every_chart_complete
 from tests.conftest import token_client
 from tests.factories import CustomerFactory, FeedbackItemFactory, PersonaFactory
 from valueloop.core.permissions import Role
@@ -141,6 +142,7 @@ def test_problem_page__shows_numbers_chart_and_data_table(world, linked):
     html = client.get(f"/w/{world.ws_a.slug}/problems/{world.problem_a.pk}/").content.decode()
     assert "150,000" in html or "150.000" in html or "150000" in html
     assert 'role="img"' in html and "<svg" in html and "Show the data as a table" in html
+    assert_every_chart_complete(html)
     assert "Strongest quotes" in html and "Newest quotes" in html
     assert "Acme two: please automate" in html
 
@@ -259,7 +261,12 @@ def test_link_form_context__renders_for_a_feedback_item(world):
     request.actor = world.actor_a
     html = render_to_string("evidence/_link_form.html", link_form_context(world.actor_a, item), request=request)
     assert 'data-select-source="lf-' in html and "Quote me, please." in html and "Alpha problem" in html
-    assert "highlight.js" in html and "<script>" not in html
+    assert "<script" not in html and "<link" not in html  # a partial links no assets: its page does, in <head>
+    client = Client()
+    client.force_login(world.users[Role.PRODUCT_MANAGER])
+    page = client.get(f"/w/{world.ws_a.slug}/feedback/{item.pk}/").content.decode()
+    head = page[: page.index("</head>")]
+    assert "valueloop/highlight.js" in head and "evidence/evidence.css" in head
     viewer = link_form_context(world.actor(Role.STAKEHOLDER), item)["link_form"]
     assert viewer["can_write"] is False
 

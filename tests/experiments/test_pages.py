@@ -8,6 +8,7 @@ import re
 
 from django.test import Client
 
+from tests.charts import assert_every_chart_complete
 from tests.experiments.simulation import send, simulate
 from valueloop.core.permissions import Role
 from valueloop.engines import stats
@@ -169,6 +170,7 @@ def test_results__numbers_charts_srm_and_decision_to_learning_log(world, pm, lab
     html = client.get(url).content.decode()
     assert 'data-testid="srm-warning">One page got 8.1% fewer users than the 50/50 split plans' in html
     assert html.count("<svg") >= 2 and "Show the data as a table" in html
+    assert_every_chart_complete(html, at_least=2)  # the effects and the timeline
     assert "1,850" in html and "Record the decision" in html
     stakeholder = _client(world, Role.STAKEHOLDER).get(url).content.decode()
     assert "Record the decision" not in stakeholder and "No decision yet" in stakeholder

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.charts import assert_every_chart_complete
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
 from valueloop.planning import services
@@ -126,7 +127,8 @@ def test_whatif_panel__changes_nothing_in_the_database(world, pm):
     assert response.status_code == 200 and b"<html" not in response.content
     text = response.content.decode()
     assert "nothing was saved" in text and "<svg" in text
-    row = text[text.index("Slow but big</th>") :]
+    whatif_table = text[text.index("Ranking with the what-if") :]  # the chart's data table comes first
+    row = whatif_table[whatif_table.index("Slow but big</th>") :]
     assert "<strong>1</strong>" in row[:300]  # what-if rank 1
     after = (
         AuditEvent.objects.count(),
@@ -148,15 +150,19 @@ def test_economics_sequence_schedule_forecast_pages_render_charts_and_tables(wor
     _feature(world, "C", cod_increase_revenue="5000", duration_likely="2")
     ws = world.ws_a.slug
     economics = pm.get(f"/w/{ws}/planning/economics/").content.decode()
-    assert 'class="chart"' in economics and "CD3" in economics and "Data behind the chart" in economics
+    assert 'class="chart"' in economics and "CD3" in economics and "Show the data as a table" in economics
+    assert_every_chart_complete(economics)
     sequence = pm.get(f"/w/{ws}/planning/sequence/").content.decode()
     assert "CD3 saves" in sequence and "69,000" in sequence and "27,000" in sequence
+    assert_every_chart_complete(sequence)
     schedule = pm.get(f"/w/{ws}/planning/schedule/").content.decode()
     assert "One team" in schedule and "<svg" in schedule
+    assert_every_chart_complete(schedule)
     services.throughput_create(actor=world.actor_a, week_start="2026-01-05", finished=4)
     services.throughput_create(actor=world.actor_a, week_start="2026-01-12", finished=2)
     forecast = pm.get(f"/w/{ws}/planning/forecast/?mode=when&items=12&source=manual").content.decode()
     assert "85 % sure" in forecast and "<svg" in forecast
+    assert_every_chart_complete(forecast)
     empty = pm.get(f"/w/{ws}/planning/forecast/?mode=how_many&until=2020-01-01&source=manual").content.decode()
     assert "The date is in the past" in empty or "Choose a date from today on" in empty
 

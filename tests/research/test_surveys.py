@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from tests.charts import assert_every_chart_complete
 from tests.conftest import token_client
 from tests.factories import ContactFactory, CustomerFactory
 from valueloop.core.errors import PermissionDenied
@@ -190,6 +191,7 @@ def test_surveys_page__score_chart_and_table(world, accounts):
     client.force_login(world.users[Role.STAKEHOLDER])
     html = client.get(f"/w/{world.ws_a.slug}/research/surveys/").content.decode()
     assert "Net Promoter Score" in html and "± " in html and "<svg" in html and "Show the data as a table" in html
+    assert_every_chart_complete(html)
     assert "Love the dunning emails" in html and "Import responses" not in html
     html = client.get(f"/w/{world.ws_a.slug}/research/surveys/?kind=csat&months=3").content.decode()
     assert "50%" in html  # one of two satisfied

@@ -33,7 +33,7 @@ def test_pages__list_detail_and_feedback_chip_render(themed, pm_client):
     slug = themed.ws.slug
     theme = themed.themes()[0]
     listing = pm_client.get(f"/w/{slug}/themes/?sort=arr").content.decode()
-    assert theme.name in listing and 'class="spark"' in listing and "Re-cluster now" in listing
+    assert theme.name in listing and 'class="chart-svg chart-spark"' in listing and "Re-cluster now" in listing
     partial = pm_client.get(
         f"/w/{slug}/themes/?q={theme.keyphrases[0]}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="theme-results"
     )

@@ -1,5 +1,5 @@
 """What other apps may import from evidence: the evidence panel shown on problems and features, the
-linking form shown on feedback items and interview highlights, and a small SVG chart builder.
+linking form shown on feedback items and interview highlights. (Charts are drawn by ``core.charts``.)
 
 Invariants: every number is computed inside the actor's workspace; ARR sums count each account
 once (``arr_base``, in the workspace currency), however many of its items are linked; quotes from
@@ -13,18 +13,15 @@ from collections.abc import Mapping
 from django.urls import reverse
 
 from valueloop.core import extensions
+from valueloop.core.charts import Chart, Series, bar_chart
 from valueloop.core.entities import resolve_entity
 from valueloop.core.permissions import Scope
 from valueloop.core.tenancy import Actor
 
 from . import selectors, services
-from .charts import Chart, Series, bar_chart
 from .models import EVIDENCE_IMPORTANCE, Evidence
 
 __all__ = [
-    "Chart",
-    "Series",
-    "bar_chart",
     "customer_timeline_source",
     "evidence_panel",
     "evidence_totals",
@@ -57,6 +54,7 @@ def demand_chart(months) -> Chart | None:
         [Series("Linked items", [m.items for m in months]), Series("Unique accounts", [m.accounts for m in months])],
         y_label="per month",
         row_labels=[m.label for m in months],
+        whole_numbers=True,
     )
 
 

@@ -20,6 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
+from valueloop.core import charts
 from valueloop.core.errors import DomainError, Invalid
 from valueloop.core.pages import workspace_page
 from valueloop.core.permissions import Scope
@@ -27,7 +28,7 @@ from valueloop.discovery.facade import problem_choices
 from valueloop.flags import facade as flags
 from valueloop.planning.facade import feature_choices
 
-from . import charts, design, selectors, services
+from . import design, selectors, services
 from .models import AGGREGATIONS, CORRECTIONS, METHODS, METRIC_KINDS, OUTCOMES, STATUSES
 
 WRITE = Scope.PORTFOLIO_WRITE
@@ -585,7 +586,7 @@ def experiment_design_view(request: HttpRequest, experiment_id: int):
 # --- results and decision -----------------------------------------------------------------------------------------
 
 
-def _forest(readout) -> charts.Forest | None:
+def _effects(readout) -> charts.Chart | None:
     rows = []
     for metric in readout.metrics:
         for effect in metric.effects:
@@ -598,10 +599,9 @@ def _forest(readout) -> charts.Forest | None:
                     "ci_low": rel.ci_low,
                     "ci_high": rel.ci_high,
                     "verdict": effect.verdict,
-                    "title": f"{metric.definition.name}, {effect.name}: {effect.verdict}",
                 }
             )
-    return charts.forest(rows) if rows else None
+    return charts.effects_chart("Relative effect of each variation against the control", rows) if rows else None
 
 
 def _adjustment(readout) -> dict[str, str] | None:
@@ -634,21 +634,21 @@ def _results_context(actor, experiment, readout, *, errors=None, decision_form=N
     timeline = None
     if readout is not None and readout.series:
         names = dict(enumerate(experiment.variation_names))
-        timeline = charts.timeline([p.__dict__ for p in readout.series], names)
+        timeline = charts.timeline(
+            "Cumulative relative effect of the primary metric, day by day",
+            [p.__dict__ for p in readout.series],
+            names,
+            legend_suffix=" vs control",
+        )
     decision = getattr(experiment, "decision", None)  # reverse one-to-one: None when not decided yet
     names = experiment.variation_names
-    series_rows = [
-        {**p.__dict__, "name": names[p.variation] if p.variation < len(names) else p.variation}
-        for p in (readout.series if readout is not None else [])
-    ]
     return {
         "experiment": experiment,
         "readout": readout,
         "unit_rows": list(zip(names, readout.units, strict=False)) if readout is not None else [],
-        "forest": _forest(readout) if readout is not None else None,
+        "effects": _effects(readout) if readout is not None else None,
         "adjustment": _adjustment(readout) if readout is not None else None,
         "timeline": timeline,
-        "series_rows": series_rows,
         "decision_variation": names[decision.variation]
         if decision is not None and decision.variation is not None and decision.variation < len(names)
         else "",

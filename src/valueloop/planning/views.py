@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
+from valueloop.core import charts
 from valueloop.core.errors import Invalid
 from valueloop.core.pages import Slices, paginate_page, posted, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.engines import forecasting as fc
 from valueloop.evidence.facade import evidence_panel
 
-from . import charts, scoring, selectors, services
+from . import scoring, selectors, services
 from .forms import (
     BacklogMoveForm,
     BacklogResetForm,
@@ -39,7 +40,7 @@ from .forms import (
     urgency_label,
 )
 from .models import FEATURE_STATUS, FRAMEWORKS, THROUGHPUT_SOURCES
-from .templatetags.planning_format import money, num
+from .templatetags.planning_format import money, num, score
 
 RANK_PAGE_SIZE = 50
 
@@ -571,15 +572,30 @@ def economics_view(request):
     else:
         shown = view
         items = _scatter_items(view, table)
-    context["chart"] = charts.scatter(
-        items, currency=currency, cd3_levels=charts.cd3_levels([i["cod"] / i["duration"] for i in items])
-    )
-    context["points"] = items[:200]
+    context["chart"] = _cd3_scatter(items, currency) if items else None
     context["unscored"] = shown.ranked.unscored
     status = 400 if context["errors"] else 200
     if request.htmx and request.method == "POST":
         return render(request, "planning/economics.html#result", context, status=status)
     return render(request, "planning/economics.html", context, status=status)
+
+
+def _cd3_scatter(items: list[dict], currency: str) -> charts.Chart:
+    """Cost of Delay against likely duration, best CD3 first; the rays are lines of equal CD3 (y = CD3 · x)."""
+    return charts.scatter(
+        "Cost of Delay against likely duration",
+        [
+            charts.Point(i["duration"], i["cod"], i["title"], moved_from=i.get("from"), cells=[score(i["cd3"])])
+            for i in items
+        ],
+        x_label="Duration, likely (weeks)",
+        y_label=f"Cost of Delay ({currency} per week)",
+        x_format=num,
+        y_format=money,
+        rays=charts.ray_levels([i["cod"] / i["duration"] for i in items if i["duration"]]),
+        ray_label="CD3",
+        extra_columns=["CD3"],
+    )
 
 
 def _whatif_errors(formset) -> dict[str, str]:
@@ -606,9 +622,12 @@ def sequence_view(request):
     strategies = view.strategies
     chart = None
     if strategies:
-        chart = charts.bars(
+        chart = charts.row_bars(
+            "Total delay cost per order",
             [(s["label"], s["total_delay_cost"], s["strategy"] == "cd3") for s in strategies],
             value_format=lambda v: money(v, currency),
+            label_head="Order",
+            value_head=f"Total delay cost ({currency})",
         )
     worst = max(strategies, key=lambda s: s["cd3_saving"], default=None)
     current = next((s for s in strategies if s["strategy"] == "current"), None)
@@ -639,7 +658,7 @@ def _schedule_page(request, *, form=None, failed_team_id=None):
     """The team schedule with the team forms; the one that failed (if any) is bound, and the answer is 400."""
     actor = request.actor
     view = selectors.team_schedule(actor=actor)
-    chart = charts.gantt(view.items, today=view.today) if view.items else None
+    chart = charts.gantt("Forecast schedule per team", view.items, today=view.today) if view.items else None
     team_rows, new_form = _record_forms(actor, TeamForm, view.teams, form, failed_team_id)
     return render(
         request,
@@ -727,7 +746,9 @@ def forecast_view(request):
             markers = [(lv["items"], f"{lv['confidence']} %") for lv in result.levels]
             unit, label = "items", "Items finished by the date"
         hist = result.result.histogram
-        chart = charts.histogram(hist.edges, hist.counts, markers=markers, x_label=label, unit=unit)
+        chart = charts.histogram(
+            "Outcomes of the simulated trials", hist.edges, hist.counts, markers=markers, x_label=label, unit=unit
+        )
     source = form.cleaned_data.get("source") or settings.throughput_source
     history = selectors.throughput_history(
         actor=actor, source=source, weeks=form.cleaned_data.get("history_weeks") or 12

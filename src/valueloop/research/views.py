@@ -6,11 +6,11 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from valueloop.core import extensions
+from valueloop.core.charts import Series, bar_chart
 from valueloop.core.errors import DomainError
 from valueloop.core.markdown import render_markdown
 from valueloop.core.pages import form_errors, workspace_page
 from valueloop.core.permissions import Scope
-from valueloop.evidence.facade import Series, bar_chart
 
 from . import anchoring, selectors, services
 from .survey_import import MAX_BYTES
@@ -241,6 +241,7 @@ def _survey_charts(summary) -> dict:
             ],
             fmt=fmt,
             row_labels=[f"{s.label} (n={s.n})" for s in segments],
+            table_head="Segment",
         )
         if segments
         else None

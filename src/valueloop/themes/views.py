@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from valueloop.collaboration.facade import thread_context
+from valueloop.core.charts import Series, bar_chart, sparkline
 from valueloop.core.errors import DomainError, Invalid
 from valueloop.core.pages import form_errors, workspace_page
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
-from .charts import sparkline
 from .models import THEME_STATUS
 
 WRITE = services.WRITE_SCOPE
@@ -95,8 +95,6 @@ def recluster_view(request):
 
 
 def _volume_chart(weeks):
-    from valueloop.evidence.facade import Series, bar_chart
-
     if not any(n for _, n, _ in weeks):
         return None
     return bar_chart(
@@ -104,8 +102,9 @@ def _volume_chart(weeks):
         [w.strftime("%-d %b") for w, _, _ in weeks],
         [Series("Items", [n for _, n, _ in weeks]), Series("Unique accounts", [a for _, _, a in weeks])],
         y_label="per week",
-        fmt=lambda v: f"{v:,.0f}" if v == int(v) else f"{v:.2g}",  # small counts get fractional ticks
         row_labels=[f"Week of {w:%Y-%m-%d}" for w, _, _ in weeks],
+        table_head="Week",
+        whole_numbers=True,
     )
 
 
