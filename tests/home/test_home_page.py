@@ -155,3 +155,32 @@ def test_product_list_items_equal_the_detail_answers(world, archived):
     for item in page["items"]:
         assert item == client.get(f"/api/v1/products/{item['id']}").json()
     assert {item["archived_at"] is not None for item in page["items"]} == ({False, True} if archived else {False})
+
+
+def test_recent_changes_read_as_words(world):
+    """Entity kinds and evidence links read as words on the home page and in the audit log (issue 12): no
+    ``experiment_decision``, no ``feature 4 ← learning 1``, no Python dicts."""
+    from tests.factories import FeedbackItemFactory
+    from valueloop.core.audit import audit_record
+    from valueloop.evidence.services import evidence_link
+
+    item = FeedbackItemFactory(workspace=world.ws_a, title="Exports time out", text="Exports time out at 10k rows")
+    evidence_link(actor=world.actor_a, feedback_id=item.pk, target_type="feature", target_id=world.feature_a.pk)
+    audit_record(
+        actor=world.actor_a.user,
+        workspace=world.ws_a,
+        via="web",
+        entity_type="experiment_decision",
+        entity_id=1,
+        entity_label="Checkout test",
+        action="created",
+        changes={"rules": [[], [{"uid": "fr_1", "kind": "force", "value": True}]]},
+    )
+    client = Client()
+    client.force_login(world.actor_a.user)
+    home = _home(client, world)
+    assert "created experiment decision <em>Checkout test</em>" in home
+    assert "“Alpha feature” ← feedback “Exports time out”" in home
+    assert "experiment_decision" not in home and f"feature {world.feature_a.pk} ←" not in home
+    audit = client.get(f"/w/{world.ws_a.slug}/audit/").content.decode()
+    assert "rules: 1 added" in audit and "{&#x27;uid" not in audit and "'uid'" not in audit

@@ -39,7 +39,10 @@ def clean_and_save(instance: models.Model, *, update_fields: list[str] | None = 
         raise Invalid(f"This conflicts with an existing record: {exc}") from exc
 
 
-def create_audited(actor: Actor, instance: models.Model, *, entity_type: str, fields: list[str]) -> models.Model:
+def create_audited(
+    actor: Actor, instance: models.Model, *, entity_type: str, fields: list[str], label: str | None = None
+) -> models.Model:
+    """Validate and save ``instance`` with its "created" audit row (labelled ``label``, else ``str(instance)``)."""
     clean_and_save(instance)
     audit_record(
         actor=actor.user,
@@ -47,7 +50,7 @@ def create_audited(actor: Actor, instance: models.Model, *, entity_type: str, fi
         via=actor.via,
         entity_type=entity_type,
         entity_id=instance.pk,
-        entity_label=str(instance),
+        entity_label=label if label is not None else str(instance),
         action="created",
         changes=diff({}, snapshot(instance, fields)),
     )

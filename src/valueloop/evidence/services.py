@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from valueloop.core import extensions
 from valueloop.core.audit import audit_record, diff, snapshot
+from valueloop.core.entities import resolve_entity
 from valueloop.core.errors import Conflict, Invalid, NotFound
 from valueloop.core.permissions import Scope
 from valueloop.core.services import create_audited
@@ -81,6 +82,28 @@ def _mark_feedback(actor: Actor, ids: list[int], linked: bool) -> None:
     from valueloop.feedback.facade import feedback_mark_linked, feedback_mark_unlinked
 
     (feedback_mark_linked if linked else feedback_mark_unlinked)(actor, ids)
+
+
+def link_label(actor: Actor, evidence: Evidence) -> str:
+    """What an audit row calls a link, in words: “Alpha feature” ← feedback “Exports time out”."""
+    target = resolve_entity(actor.workspace, evidence.target_type, evidence.target_id)
+    target_text = f"“{_clip(target.label)}”" if target else f"{evidence.target_type} {evidence.target_id}"
+    if evidence.feedback_id:
+        item = evidence.feedback
+        source = f"feedback “{_clip(item.title or item.text)}”"
+    elif evidence.highlight_id:
+        source = f"highlight “{_clip(evidence.highlight.text)}”"
+    elif evidence.learning_id:
+        learning = evidence.learning
+        source = f"learning “{_clip(getattr(learning, 'title', '') or getattr(learning, 'text', ''))}”"
+    else:
+        source = "a source"
+    return f"{target_text} ← {source}"[:200]
+
+
+def _clip(text: str, size: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= size else text[: size - 1].rstrip() + "…"
 
 
 def quote_span(text: str, start: int | None, end: int | None, quote: str = "") -> tuple[int | None, int | None, str]:
@@ -200,7 +223,7 @@ def evidence_link(
         raise Conflict(f"This is already evidence for that {target_type}.", code="duplicate")
     try:
         with transaction.atomic():
-            create_audited(actor, evidence, entity_type="evidence", fields=FIELDS)
+            create_audited(actor, evidence, entity_type="evidence", fields=FIELDS, label=link_label(actor, evidence))
     except (IntegrityError, Invalid) as exc:
         if duplicate.exists():
             raise Conflict(f"This is already evidence for that {target_type}.", code="duplicate") from exc
@@ -232,7 +255,9 @@ def learning_link(*, actor: Actor, learning, target_type: str, target_id: int) -
         said_at=getattr(learning, "created_at", None) or timezone.now(),
         created_by=actor.user if getattr(actor.user, "pk", None) else None,
     )
-    return create_audited(actor, evidence, entity_type="evidence", fields=[*FIELDS, "learning"])
+    return create_audited(
+        actor, evidence, entity_type="evidence", fields=[*FIELDS, "learning"], label=link_label(actor, evidence)
+    )
 
 
 @transaction.atomic
@@ -361,7 +386,7 @@ def evidence_update(
             via=actor.via,
             entity_type="evidence",
             entity_id=evidence.pk,
-            entity_label=str(evidence),
+            entity_label=link_label(actor, evidence),
             action="updated",
             changes=changes,
         )
@@ -378,7 +403,7 @@ def evidence_unlink(*, actor: Actor, evidence_id: int) -> None:
         via=actor.via,
         entity_type="evidence",
         entity_id=evidence.pk,
-        entity_label=str(evidence),
+        entity_label=link_label(actor, evidence),
         action="deleted",
         changes=diff(snapshot(evidence, FIELDS), {}),
     )

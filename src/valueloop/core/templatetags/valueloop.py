@@ -1,6 +1,8 @@
 from django import template
 from django.utils.safestring import mark_safe
 
+from valueloop.core.changes import describe as describe_changes
+from valueloop.core.changes import words as change_words
 from valueloop.core.markdown import render_markdown
 
 register = template.Library()
@@ -14,12 +16,14 @@ def markdown(text: str) -> str:
 
 @register.filter
 def changes_summary(changes: dict) -> str:
-    parts = []
-    for field, pair in (changes or {}).items():
-        before, after = ([*pair, None, None])[:2] if isinstance(pair, list) else (None, pair)
-        text = lambda v: "∅" if v in (None, "") else str(v)[:80]  # noqa: E731
-        parts.append(f"{field}: {text(before)} → {text(after)}")
-    return "; ".join(parts)
+    """An audit row's changes in words (core.changes): "status: planned → released; rules: 1 added"."""
+    return "; ".join(describe_changes(changes))
+
+
+@register.filter
+def kind_words(name: str) -> str:
+    """An entity type or action in words: ``experiment_decision`` -> "experiment decision"."""
+    return change_words(name)
 
 
 @register.filter
