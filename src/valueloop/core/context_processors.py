@@ -8,6 +8,8 @@ NAVIGATION = [
         [
             ("customers", "Customers"),
             ("feedback", "Feedback"),
+            ("interviews", "Interviews"),
+            ("surveys", "Surveys"),
             ("discovery", "Discovery"),
             ("planning", "Planning"),
             ("backlog", "Backlog"),
@@ -22,6 +24,8 @@ NAVIGATION = [
 SECTION_URL_NAMES = {
     "customers": "customers:customer_list",
     "feedback": "feedback:inbox",
+    "interviews": "research:interview_list",
+    "surveys": "research:surveys",
     "discovery": "discovery:problem_list",
     "planning": "planning:ranking",
     "backlog": "planning:backlog",
