@@ -104,3 +104,46 @@ def test_analyse_experiment__interval_p_value_and_verdict_agree_on_every_row(met
                 (row.relative.estimate, row.relative.ci_low, row.relative.ci_high), rel=1e-12
             )
     assert all(seen == {True, False} for seen in outcomes.values()), outcomes  # both kinds of rows were checked
+
+
+@pytest.mark.parametrize(
+    ("method", "correction"), [("frequentist", "holm"), ("sequential", "none"), ("bayesian", "none")]
+)
+def test_plain_summary__says_what_the_rows_say(method, correction):
+    """The summary above the results (issue 12: "Streamlined raised approval completion by 9.3 % (2.5 % to 16.1 %),
+    and no guardrail got worse; enough evidence to ship") never tells another story than the rows: it names every
+    treatment with its row's verdict, a harmed guardrail, and recommends shipping only a better, harmless arm."""
+    from valueloop.experiments.analysis import plain_summary
+
+    rng = np.random.default_rng([7, PLANS.index((method, correction))])
+    seen = set()
+    for k in itertools.islice(itertools.cycle((2, 3)), 30):
+        data, definitions = random_experiment(rng, k, cuped=False)
+        names = tuple(f"Arm{j}" for j in range(k))
+        readout = analyse_experiment(
+            data, definitions, Settings(names, (1 / k,) * k, method=method, correction=correction)
+        )
+        text = plain_summary(readout)
+        if readout.srm is not None and readout.srm.warning:  # a broken split: no verdict, only the warning
+            assert text == readout.srm.message and "ship" not in text
+            seen.add("srm")
+            continue
+        primary = readout.primary
+        metric = primary.definition.name
+        harmed = [
+            m
+            for m in readout.metrics
+            if m.definition.role == "guardrail" and any(e.verdict == "worse" for e in m.effects)
+        ]
+        for row in primary.effects:
+            if row.verdict == "better":
+                assert f"{row.name} {'raised' if row.absolute.estimate > 0 else 'lowered'} {metric} by" in text, text
+            elif row.verdict == "worse":
+                assert f"{row.name} made {metric} worse" in text, text
+            else:
+                assert f"no clear difference in {metric} between {row.name} and Arm0".lower() in text.lower(), text
+            seen.add(row.verdict)
+        shippable = [r.name for r in primary.effects if r.verdict == "better"] if not harmed else []
+        assert ("enough evidence to ship" in text) == bool(shippable), text
+        assert (", but guardrail" in text) == bool(harmed), text
+    assert {"better", "inconclusive"} <= seen, seen

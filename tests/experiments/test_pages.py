@@ -9,6 +9,7 @@ import re
 from django.test import Client
 
 from tests.charts import assert_every_chart_complete
+from tests.conftest import token_client
 from tests.experiments.simulation import send, simulate
 from valueloop.core.permissions import Role
 from valueloop.engines import stats
@@ -193,6 +194,18 @@ def test_results__numbers_charts_srm_and_decision_to_learning_log(world, pm, lab
     assert "One page lifts conversion" in problem
     evidence = client.get(f"/w/{world.ws_a.slug}/evidence/feature/{world.feature_a.pk}/?source=experiment")
     assert "Learning from an experiment" in evidence.content.decode()
+
+
+def test_results__open_with_a_plain_summary_and_explain_alpha(world, pm, lab):
+    experiment, _ = lab
+    services.experiment_start(actor=pm, experiment_id=experiment.pk)
+    send(world.ws_a, simulate(experiment.key, units=(1000, 1000), rates=(0.1, 0.16), seed=3))
+    html = _client(world).get(f"{_base(world)}{experiment.pk}/results/").content.decode()
+    summary = html.split('data-testid="summary">', 1)[1].split("</p>", 1)[0]
+    assert "One page raised" in summary and "%" in summary and "enough evidence to ship One page" in summary
+    assert '<abbr title="α (alpha) is the false-positive rate the test accepts' in html
+    api = token_client(pm).get(f"/api/v1/experiments/{experiment.pk}/results").json()
+    assert api["summary"] == summary.replace("<strong>In short:</strong> ", "")
 
 
 def test_detail__start_and_stop_buttons(world, lab):

@@ -444,6 +444,70 @@ def analyse_experiment(data: Any, definitions: Sequence[MetricDef], settings: Se
     )
 
 
+def _pct(value: float | None) -> str:
+    return "?" if value is None else f"{abs(value) * 100:.1f} %"
+
+
+def _signed_pct(value: float | None) -> str:
+    return "?" if value is None else f"{value * 100:+.1f} %"
+
+
+def plain_summary(readout: Readout) -> str:
+    """The read-out in one or two sentences a product manager can act on, from the same rows the page shows:
+    "Streamlined raised Approval completion by 9.3 % (2.5 % to 16.1 %), and no guardrail got worse; enough
+    evidence to ship Streamlined." Each verdict is the row's own (same test, same adjustment)."""
+    names = readout.settings.variation_names
+    control = names[0] if names else "the control"
+    if readout.srm is not None and readout.srm.warning:
+        return readout.srm.message
+    primary = readout.primary
+    if primary is None:
+        return "Choose a primary metric to get a verdict; the rows below show each metric on its own."
+    metric = primary.definition.name
+    if primary.error:
+        return f"No verdict on {metric} yet: {primary.error}"
+    guardrails = [m for m in readout.metrics if m.definition.role == "guardrail"]
+    harmed = sorted({e.name for m in guardrails for e in m.effects if e.verdict == "worse"})
+    harmed_metrics = [m.definition.name for m in guardrails if any(e.verdict == "worse" for e in m.effects)]
+    sentences = []
+    winners = []
+    for effect in primary.effects:
+        relative = effect.relative if effect.relative.estimate is not None else None
+        moved = "raised" if (effect.absolute.estimate or 0) > 0 else "lowered"
+        if relative is not None and relative.ci_low is not None and relative.ci_high is not None:
+            size = f"by {_pct(relative.estimate)} ({_signed_pct(relative.ci_low)} to {_signed_pct(relative.ci_high)})"
+        elif relative is not None:
+            size = f"by {_pct(relative.estimate)}"
+        else:
+            size = ""
+        if effect.verdict == "better":
+            sentences.append(f"{effect.name} {moved} {metric} {size}".rstrip())
+            if effect.name not in harmed:
+                winners.append(effect.name)
+        elif effect.verdict == "worse":
+            sentences.append(f"{effect.name} made {metric} worse: it {moved} it {size}".rstrip())
+        elif effect.verdict == "inconclusive":
+            seen = f" (so far {_signed_pct(relative.estimate)})" if relative is not None else ""
+            sentences.append(f"no clear difference in {metric} between {effect.name} and {control}{seen}")
+        else:
+            sentences.append(f"no estimate for {effect.name} on {metric} yet")
+    text = "; ".join(sentences) or f"no comparison on {metric} yet"
+    text = text[0].upper() + text[1:]
+    if guardrails:
+        text += (
+            ", and no guardrail got worse"
+            if not harmed_metrics
+            else f", but guardrail {', '.join(f'“{n}”' for n in harmed_metrics)} got worse"
+        )
+    if winners:
+        verdict = f"enough evidence to ship {' or '.join(winners)}"
+    elif any(e.verdict == "worse" for e in primary.effects) or harmed_metrics:
+        verdict = "do not ship as it is"
+    else:
+        verdict = "not enough evidence yet to choose: keep it running or accept that the difference is small"
+    return f"{text}; {verdict}."
+
+
 def readout_dict(readout: Readout) -> dict[str, Any]:
     """The read-out as plain data (the API's results JSON)."""
 
@@ -455,6 +519,7 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
         "alpha": readout.settings.alpha,
         "correction": readout.settings.correction,
         "correction_family_size": readout.family_size,
+        "summary": plain_summary(readout),
         "variations": list(readout.settings.variation_names),
         "weights": list(readout.settings.weights),
         "units": list(readout.units),

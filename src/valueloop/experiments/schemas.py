@@ -356,6 +356,7 @@ class ExperimentResultsOut(Schema):
     correction_family_size: int = Field(
         0, description="Comparisons (metric x treatment) the correction ran over; 0 without a correction"
     )
+    summary: str = Field("", description="The read-out in plain words, from the same rows (empty without data)")
     variations: list[str]
     weights: list[float]
     units: list[int]

@@ -28,7 +28,7 @@ from valueloop.discovery.facade import problem_choices
 from valueloop.flags import facade as flags
 from valueloop.planning.facade import feature_choices
 
-from . import design, selectors, services
+from . import analysis, design, selectors, services
 from .models import AGGREGATIONS, CORRECTIONS, METHODS, METRIC_KINDS, OUTCOMES, STATUSES
 
 WRITE = Scope.PORTFOLIO_WRITE
@@ -648,6 +648,7 @@ def _results_context(actor, experiment, readout, *, errors=None, decision_form=N
         "unit_rows": list(zip(names, readout.units, strict=False)) if readout is not None else [],
         "effects": _effects(readout) if readout is not None else None,
         "adjustment": _adjustment(readout) if readout is not None else None,
+        "summary": analysis.plain_summary(readout) if readout is not None else "",
         "timeline": timeline,
         "decision_variation": names[decision.variation]
         if decision is not None and decision.variation is not None and decision.variation < len(names)
