@@ -107,17 +107,23 @@ class UploadLimits:
         )
 
 
-def check_size(size: int | None, limits: UploadLimits, *, field: str = "file") -> None:
+_SPLIT = "Split the file into smaller ones."
+
+
+def check_size(size: int | None, limits: UploadLimits, *, field: str = "file", advice: str = _SPLIT) -> None:
     """Refuse a file from its size alone (before reading it when the size is known up front)."""
     if size is not None and size > limits.max_bytes:
-        limits.refuse("max_bytes", f"The file is {human_size(size)}", field=field)
+        shown = human_size(size)
+        if shown == human_size(limits.max_bytes):  # "5 MB; the limit is 5 MB" would read as a bug
+            shown = f"{size:,} bytes"
+        limits.refuse("max_bytes", f"The file is {shown}", advice, field=field)
 
 
-def read_upload(fileobj, limits: UploadLimits, *, field: str = "file") -> bytes:
+def read_upload(fileobj, limits: UploadLimits, *, field: str = "file", advice: str = _SPLIT) -> bytes:
     """Read an uploaded (or opened) file, refusing it from its declared size or after ``max_bytes + 1`` bytes."""
-    check_size(getattr(fileobj, "size", None), limits, field=field)
+    check_size(getattr(fileobj, "size", None), limits, field=field, advice=advice)
     data = fileobj.read(limits.max_bytes + 1)
-    check_size(len(data), limits, field=field)
+    check_size(len(data), limits, field=field, advice=advice)
     return data
 
 
