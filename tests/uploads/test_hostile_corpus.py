@@ -99,3 +99,23 @@ def test_hostile_corpus__no_5xx_and_nothing_written(world, settings, hostile, ro
             failures.append(f"{name}: wrote {changed}")
             before = after
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.key for route in ROUTES])
+def test_a_limit_is_named__422_on_the_api_and_beside_the_file_field_on_pages(world, route):
+    # A header cell longer than every importer's longest string: the header is the first thing every importer reads.
+    long_field = b"x" * 200_000 + b",name\nN,N\n"
+    if route.kind == "page":
+        client = Client()
+        client.force_login(world.users[Role.ADMIN])
+        response = _post(client, route, "/" + fill(route.path, {"ws": world.ws_a.slug}), "long.csv", long_field)
+        assert response.status_code == 400
+        assert "max string length" in response.content.decode()
+        errors, form = response.context.get("errors") or {}, response.context.get("form")
+        assert "file" in errors or (form is not None and "file" in form.errors)  # beside the file field
+    else:
+        response = _post(token_client(world.actor(Role.ADMIN)), route, route.path, "long.csv", long_field)
+        assert response.status_code == 422, response.content[:300]
+        body = response.json()
+        assert body["code"] == "import_refused" and "max string length" in body["message"]
+        assert [error["field"] for error in body["errors"]] == [HOW_TO_POST[route.key]["field"]]

@@ -21,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -61,6 +62,19 @@ class ImportRefused(Invalid):
     def __init__(self, message: str, *, field: str = "file", limit: str | None = None, fields=None):
         super().__init__(message, fields=fields or {field: message})
         self.limit = limit
+
+
+@contextlib.contextmanager
+def refusals_name(field: str) -> Iterator[None]:
+    """Inside, a refusal about the file names ``field`` instead: for an API that takes the file's text in a JSON
+    field (``csv``), so the client is told which field of its body was refused."""
+    try:
+        yield
+    except ImportRefused as exc:
+        if "file" not in exc.fields:
+            raise
+        fields = {(field if name == "file" else name): message for name, message in exc.fields.items()}
+        raise ImportRefused(exc.message, limit=exc.limit, fields=fields) from None
 
 
 # The setting (and environment variable) behind each limit, named in refusals so the operator knows what to raise.
