@@ -88,6 +88,13 @@ _SETTINGS = {
 }
 
 
+_SPLIT = "Split the file into smaller ones."
+_ADVICE = {
+    "max_string_length": "Shorten the longest values, or check the file's quoting.",
+    "max_json_depth": "Flatten the records: one object per item.",
+}
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int = 50 * MB  # the file as uploaded
@@ -110,8 +117,9 @@ class UploadLimits:
         lowered = {name: value for name, value in limits.items() if value is not None and value < getattr(self, name)}
         return dataclasses.replace(self, **lowered, tightened=self.tightened | set(lowered))
 
-    def refuse(self, limit: str, found: str, advice: str = "Split the file into smaller ones.", *, field="file"):
+    def refuse(self, limit: str, found: str, advice: str | None = None, *, field="file"):
         allowed = getattr(self, limit)
+        advice = advice or _ADVICE.get(limit, _SPLIT)
         shown = human_size(allowed) if limit.endswith("bytes") else f"{allowed:,}"
         source = "for this import" if limit in self.tightened else _SETTINGS[limit]
         raise ImportRefused(
@@ -119,9 +127,6 @@ class UploadLimits:
             field=field,
             limit=limit,
         )
-
-
-_SPLIT = "Split the file into smaller ones."
 
 
 def check_size(size: int | None, limits: UploadLimits, *, field: str = "file", advice: str = _SPLIT) -> None:
