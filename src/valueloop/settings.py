@@ -288,7 +288,17 @@ INVITATION_DAYS = 14
 API_PAGE_SIZE_MAX = 200
 # Batch endpoints take up to 1,000 items; bigger bodies answer 413 (uploads stream to disk instead).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
-CUSTOMER_IMPORT_MAX_BYTES = int(os.environ.get("VALUELOOP_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+# What any uploaded file may hold (core/importing/reading.py); an importer may lower a limit, never raise it.
+# Parquet is decoded in batches of 8,192 rows, each measured before its strings are expanded.
+UPLOAD_LIMITS = {
+    "max_bytes": env_count("VALUELOOP_UPLOAD_MAX_BYTES", env_count("VALUELOOP_IMPORT_MAX_BYTES", 50 * 1024 * 1024)),
+    "max_rows": env_count("VALUELOOP_UPLOAD_MAX_ROWS", 500_000),
+    "max_string_length": env_count("VALUELOOP_UPLOAD_MAX_STRING_LENGTH", 100_000),
+    "max_batch_bytes": env_count("VALUELOOP_UPLOAD_MAX_BATCH_BYTES", 64 * 1024 * 1024),
+    "max_decoded_bytes": env_count("VALUELOOP_UPLOAD_MAX_DECODED_BYTES", 256 * 1024 * 1024),
+    "max_json_depth": env_count("VALUELOOP_UPLOAD_MAX_JSON_DEPTH", 64),
+}
+CUSTOMER_IMPORT_MAX_BYTES = UPLOAD_LIMITS["max_bytes"]
 FEEDBACK_IMPORT_MAX_BYTES = CUSTOMER_IMPORT_MAX_BYTES
 RESEARCH_IMPORT_MAX_BYTES = CUSTOMER_IMPORT_MAX_BYTES
 

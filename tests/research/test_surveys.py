@@ -15,6 +15,7 @@ from tests.charts import assert_every_chart_complete
 from tests.conftest import token_client
 from tests.factories import ContactFactory, CustomerFactory
 from valueloop.core.errors import PermissionDenied
+from valueloop.core.importing import ImportRefused
 from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
 from valueloop.engines.surveys import nps
@@ -129,10 +130,13 @@ def test_survey_import__file_level_problems(world, accounts):
         (b"", "file"),
         (b"kind,score,date\n", "file"),
         (b"comment,account\nhello,CRM-1\n", "header"),
-        (b"x" * (5 * 1024 * 1024 + 1), "file"),
     ):
         report = survey_import(actor=world.actor_a, data=data)
         assert not report.ok and report.problems[0].field == field, data[:30]
+    # Past a limit the file is refused outright (422 / beside the file field), naming the limit.
+    with pytest.raises(ImportRefused) as refused:
+        survey_import(actor=world.actor_a, data=b"x" * (5 * 1024 * 1024 + 1))
+    assert refused.value.limit == "max_bytes" and "5,242,881 bytes; the limit is 5 MB" in refused.value.message
     assert not SurveyResponse.objects.exists()
 
 

@@ -1,8 +1,9 @@
 """CSV import of customer accounts and contacts: read, map, validate every row, then write.
 
 Invariants:
-- Nothing is read past the size limit (``CUSTOMER_IMPORT_MAX_BYTES``, default 50 MB): a bigger
-  file is refused from its size alone.
+- Reading is bounded by ``core.importing.reading``: nothing is read past the size limit
+  (``CUSTOMER_IMPORT_MAX_BYTES``, at most the instance's ``VALUELOOP_UPLOAD_MAX_BYTES``): a bigger file is
+  refused from its size alone; rows, field lengths and lines are refused as the CSV is read.
 - The text must be UTF-8 (with or without BOM), or Windows-1252 when the caller asks for it; any
   other byte sequence is refused with the byte offset and line of the first bad byte.
 - Every row is validated before anything is written. A problem names the row (the header is
@@ -22,9 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -40,6 +39,7 @@ from django.utils import timezone
 
 from valueloop.core.audit import _plain
 from valueloop.core.errors import Conflict, Invalid
+from valueloop.core.importing import ImportRefused, UploadLimits, reading
 from valueloop.core.models import AuditEvent
 from valueloop.core.tenancy import Actor
 
@@ -331,12 +331,6 @@ class ImportReport:
         )
 
 
-class ImportRefused(Invalid):
-    """The file cannot be read at all (too large, wrong encoding, not CSV): no report of rows."""
-
-    code = "import_refused"
-
-
 class ImportInvalid(Invalid):
     """Rows or the mapping have problems and nothing was written; ``report`` names them all."""
 
@@ -354,29 +348,20 @@ class ImportInvalid(Invalid):
 # --- reading ---------------------------------------------------------------------------------
 
 
-def human_size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
-    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
+def upload_limits(max_bytes: int | None = None) -> UploadLimits:
+    return UploadLimits.from_settings(max_bytes=max_import_bytes() if max_bytes is None else max_bytes)
+
+
+_SIZE_ADVICE = "Split it (for example by region) and import the parts one after another: re-importing is safe."
 
 
 def check_size(size: int | None, limit: int | None = None) -> None:
-    limit = max_import_bytes() if limit is None else limit
-    if size is not None and size > limit:
-        raise ImportRefused(
-            f"The file is {human_size(size)}; the limit is {human_size(limit)}. Split it into smaller files "
-            "(for example by region) and import them one after another: re-importing is safe.",
-            fields={"file": f"Larger than {human_size(limit)}."},
-        )
+    reading.check_size(size, upload_limits(limit), advice=_SIZE_ADVICE)
 
 
 def read_limited(fileobj, limit: int | None = None) -> bytes:
     """Read an uploaded or opened file, refusing it from its size (or after limit+1 bytes)."""
-    limit = max_import_bytes() if limit is None else limit
-    check_size(getattr(fileobj, "size", None), limit)
-    data = fileobj.read(limit + 1)
-    check_size(len(data), limit)
-    return data
+    return reading.read_upload(fileobj, upload_limits(limit), advice=_SIZE_ADVICE)
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -455,7 +440,7 @@ class Table:
     delimiter: str
 
 
-def read_table(text: str) -> Table:
+def read_table(text: str, limits: UploadLimits | None = None) -> Table:
     """Parse CSV text: delimiter sniffed from the header line (Excel's ``sep=`` line honoured)."""
     first, _, rest = text.partition("\n")
     delimiter = None
@@ -464,26 +449,20 @@ def read_table(text: str) -> Table:
         text = rest
         first = rest.partition("\n")[0]
     delimiter = delimiter or sniff_delimiter(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     number = 0
-    try:
-        for cells in reader:
-            number += 1
-            if header is None:
-                if not any(c.strip() for c in cells):
-                    number -= 1  # leading blank lines are not the header
-                    continue
-                header = [c.strip().strip("\ufeff").strip() for c in cells]
+    # csv_rows refuses too many rows, over-long fields or lines, NUL and malformed CSV, naming the line.
+    for cells in reading.csv_rows(text, limits or upload_limits(), delimiter=delimiter):
+        number += 1
+        if header is None:
+            if not any(c.strip() for c in cells):
+                number -= 1  # leading blank lines are not the header
                 continue
-            if any(c.strip() for c in cells):
-                rows.append((number, cells))
-    except csv.Error as exc:
-        raise ImportRefused(
-            f"The file cannot be read as CSV near line {reader.line_num}: {exc}.",
-            fields={"file": f"Not valid CSV (line {reader.line_num})."},
-        )
+            header = [c.strip().strip("\ufeff").strip() for c in cells]
+            continue
+        if any(c.strip() for c in cells):
+            rows.append((number, cells))
     if header is None:
         raise ImportRefused("The file has no header row.", fields={"file": "No header row."})
     header = [h or f"(column {i + 1})" for i, h in enumerate(header)]
@@ -1285,9 +1264,10 @@ def analyse(
         raise Invalid(f"Unknown preset {preset!r}.", fields={"preset": "auto, salesforce, hubspot or none."})
     if date_order not in DATE_ORDERS:
         raise Invalid(f"Unknown date order {date_order!r}.", fields={"date_order": "auto, dmy or mdy."})
-    check_size(len(data), max_bytes)
+    limits = upload_limits(max_bytes)
+    reading.check_size(len(data), limits, advice=_SIZE_ADVICE)
     text, encoding_label = decode(data, encoding)
-    table = read_table(text)
+    table = read_table(text, limits)
     report = ImportReport(kind=kind, filename=filename[:200], encoding=encoding_label, delimiter=table.delimiter)
     report.columns = table.header
     report.preset = detect_preset(kind, table.header) if preset == "auto" else preset

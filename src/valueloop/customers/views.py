@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from valueloop.collaboration.facade import thread_context
 from valueloop.core.errors import DomainError, Invalid
+from valueloop.core.importing import ImportRefused, human_size
 from valueloop.core.pages import form_errors, workspace_page
 from valueloop.core.permissions import Scope
 
@@ -561,7 +562,7 @@ def customer_import_view(request):
             except DomainError as exc:
                 uploads.discard(pending.get("token"))
                 request.session.pop(_session_key(actor), None)
-                errors = {"file": exc.message} if isinstance(exc, importing.ImportRefused) else form_errors(exc)
+                errors = {"file": exc.message} if isinstance(exc, ImportRefused) else form_errors(exc)
                 return render(request, "customers/import.html", _import_context(actor, None, errors=errors), status=400)
             return render(request, "customers/import.html", _import_context(actor, pending, report))
     return render(request, "customers/import.html", _import_context(actor, None))
@@ -587,7 +588,7 @@ def _customer_import_post(request):
         if getattr(request, "upload_too_large", False) or (uploaded is not None and uploaded.size > limit):
             size = request.META.get("CONTENT_LENGTH") or "?"
             message = (
-                f"The file is larger than {importing.human_size(limit)} (the upload was {size} bytes) and was not "
+                f"The file is larger than {human_size(limit)} (the upload was {size} bytes) and was not "
                 "stored. Split it into smaller files and import them one after another: re-importing is safe."
             )
             context = _import_context(actor, None, errors={"file": message})
@@ -626,7 +627,7 @@ def _customer_import_post(request):
             return redirect("customers:customer_import", actor.workspace.slug)
         uploads.discard(pending["token"])
         request.session.pop(key, None)
-        errors = {"file": exc.message} if isinstance(exc, importing.ImportRefused) else form_errors(exc)
+        errors = {"file": exc.message} if isinstance(exc, ImportRefused) else form_errors(exc)
         return render(request, "customers/import.html", _import_context(actor, None, errors=errors), status=400)
     if report.written:
         uploads.discard(pending["token"])

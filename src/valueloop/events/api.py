@@ -123,9 +123,8 @@ def upload_create(request, form: Form[EventUploadForm], file: File[UploadedFile]
         raise Invalid("Attach the CSV or Parquet file as the multipart field 'file'.", fields={"file": "Required."})
     from . import files
 
-    files.check_size(file.size or 0)
     result = services.events_upload(
-        actor=request.auth, data=file.read(), filename=file.name or "", fmt=form.format or None
+        actor=request.auth, data=files.read_upload(file), filename=file.name or "", fmt=form.format or None
     )
     return Status(202, {"exposures": result.exposures, "events": result.events})
 

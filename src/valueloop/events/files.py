@@ -1,9 +1,11 @@
 """Reading uploaded CSV and Parquet files into event rows, defensively.
 
 Invariants:
-- The size is checked before parsing (``MAX_UPLOAD_BYTES``); Parquet files are also checked on their metadata
-  (rows, uncompressed size, column types) before any column is decoded, so a small file cannot expand into
-  gigabytes.
+- Reading is bounded by ``core.importing.reading`` (``upload_limits()``): the size before parsing; CSV rows and
+  fields as they are read; Parquet by what its metadata declares (rows, uncompressed bytes) and then one record
+  batch at a time, each batch's rows, longest string and decoded size measured before its strings are expanded
+  or any Python object is made, so a small dictionary-encoded file cannot expand into gigabytes. No value may be
+  longer than the longest an event field accepts (``rows.MAX_EXTRA_LENGTH``).
 - Columns carry the JSON field names (``type``, ``experiment_key``, ``variation_id``, ``user_id`` or
   ``hash_value``, ``timestamp``, ``value``); an unknown column is an error naming it. Empty CSV cells are
   absent fields. CSV rows are numbered as in a spreadsheet (the header is row 1); Parquet rows from 1.
@@ -13,8 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,31 +23,37 @@ from typing import Any
 from django.conf import settings
 
 from valueloop.core.errors import Invalid
+from valueloop.core.importing import UploadLimits, human_size, reading
 
-from .rows import EVENT_ALLOWED, EXPOSURE_ALLOWED
+from .rows import EVENT_ALLOWED, EXPOSURE_ALLOWED, MAX_EXTRA_LENGTH
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_UPLOAD_ROWS = 500_000
-MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 COLUMNS = EXPOSURE_ALLOWED | EVENT_ALLOWED
 _INT_RE = re.compile(r"^[+-]?\d{1,12}$")
 
+__all__ = ["human_size", "read", "read_upload", "upload_limit", "upload_limits"]
+
+
+def upload_limits() -> UploadLimits:
+    """The instance's upload limits, tightened for event files (``EVENTS_UPLOAD_MAX_BYTES`` may lower the size)."""
+    return UploadLimits.from_settings(
+        max_bytes=getattr(settings, "EVENTS_UPLOAD_MAX_BYTES", None),
+        max_rows=MAX_UPLOAD_ROWS,
+        max_string_length=MAX_EXTRA_LENGTH,
+    )
+
 
 def upload_limit() -> int:
-    return int(getattr(settings, "EVENTS_UPLOAD_MAX_BYTES", MAX_UPLOAD_BYTES))
-
-
-def human_size(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+    return upload_limits().max_bytes
 
 
 def check_size(size: int) -> None:
-    limit = upload_limit()
-    if size > limit:
-        raise Invalid(
-            f"The file is {human_size(size)}; the limit is {human_size(limit)}. Split it into smaller files.",
-            fields={"file": f"at most {human_size(limit)}"},
-        )
+    reading.check_size(size, upload_limits())
+
+
+def read_upload(fileobj) -> bytes:
+    """An uploaded file's bytes, refused from its size before more than the limit is read."""
+    return reading.read_upload(fileobj, upload_limits())
 
 
 def detect_format(filename: str, data: bytes, fmt: str | None) -> str:
@@ -88,87 +94,63 @@ def _csv_cell(name: str, cell: str) -> Any:
 
 
 def read_csv(data: bytes) -> tuple[list[dict[str, Any]], Callable[[int], str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Invalid(
-            f"The file is not UTF-8 text (byte {exc.start}). Save it as CSV UTF-8.", fields={"file": "not UTF-8"}
-        ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    limits = upload_limits()
+    text = reading.decode_utf8(data, advice="Save it as CSV UTF-8.")
+    reader = reading.csv_rows(text, limits)
     try:
         header = next(reader)
     except StopIteration:
         raise Invalid("The file is empty.", fields={"file": "empty"}) from None
-    except csv.Error as exc:
-        raise Invalid(f"Not a readable CSV file: {exc}.", fields={"file": "not CSV"}) from None
     names = [h.strip() for h in header]
     if len(set(names)) != len(names):
         raise Invalid("A column appears twice in the header.", fields={"columns": "duplicate column"})
     _check_columns(names)
     rows: list[dict[str, Any]] = []
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not any(cells):
-                continue
-            if len(rows) >= MAX_UPLOAD_ROWS:
-                raise Invalid(
-                    f"The file has more than {MAX_UPLOAD_ROWS} rows; split it.", fields={"file": "too many rows"}
-                )
-            if len(cells) != len(names):
-                raise Invalid(
-                    f"Row {number} has {len(cells)} cells; the header has {len(names)}.",
-                    fields={f"rows[{number}]": f"{len(cells)} cells, expected {len(names)}"},
-                )
-            row = {name: _csv_cell(name, cell) for name, cell in zip(names, cells, strict=True) if cell != ""}
-            row["__row"] = number
-            rows.append(row)
-    except csv.Error as exc:
-        raise Invalid(f"Not a readable CSV file: {exc}.", fields={"file": "not CSV"}) from None
-    numbers = [row.pop("__row") for row in rows]
+    numbers: list[int] = []
+    for number, cells in enumerate(reader, start=2):
+        if not any(cells):
+            continue
+        if len(cells) != len(names):
+            raise Invalid(
+                f"Row {number} has {len(cells)} cells; the header has {len(names)}.",
+                fields={f"rows[{number}]": f"{len(cells)} cells, expected {len(names)}"},
+            )
+        rows.append({name: _csv_cell(name, cell) for name, cell in zip(names, cells, strict=True) if cell != ""})
+        numbers.append(number)
     return rows, lambda i: f"rows[{numbers[i]}]"
 
 
-def read_parquet(data: bytes) -> tuple[list[dict[str, Any]], Callable[[int], str]]:
+def _supported(t) -> bool:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    try:
-        handle = pq.ParquetFile(io.BytesIO(data))
-        metadata = handle.metadata
-        schema = handle.schema_arrow
-    except (pa.ArrowException, OSError, ValueError):
-        raise Invalid("Not a readable Parquet file.", fields={"file": "not Parquet"}) from None
-    if metadata.num_rows > MAX_UPLOAD_ROWS:
-        raise Invalid(f"The file has more than {MAX_UPLOAD_ROWS} rows; split it.", fields={"file": "too many rows"})
-    expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-    if expanded > MAX_UNCOMPRESSED_BYTES:
-        raise Invalid("The file expands to too much data; split it.", fields={"file": "too large uncompressed"})
+    if pa.types.is_dictionary(t):
+        return _supported(t.value_type)
+    return (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_null(t)
+    )
+
+
+def read_parquet(data: bytes) -> tuple[list[dict[str, Any]], Callable[[int], str]]:
+    limits = upload_limits()
+    handle = reading.open_parquet(data, limits)
+    schema = handle.schema_arrow
     names = list(schema.names)
     if len(set(names)) != len(names):
         raise Invalid("A column appears twice.", fields={"columns": "duplicate column"})
     _check_columns(names)
     for f in schema:
-        t = f.type
-        ok = (
-            pa.types.is_string(t)
-            or pa.types.is_large_string(t)
-            or pa.types.is_integer(t)
-            or pa.types.is_floating(t)
-            or pa.types.is_timestamp(t)
-            or pa.types.is_null(t)
-            or pa.types.is_dictionary(t)
-        )
-        if not ok:
+        if not _supported(f.type):
             raise Invalid(
-                f"Column '{f.name}' has type {t}; use strings, integers, numbers or timestamps.",
-                fields={f"columns.{f.name}": f"unsupported type {t}"},
+                f"Column '{f.name}' has type {f.type}; use strings, integers, numbers or timestamps.",
+                fields={f"columns.{f.name}": f"unsupported type {f.type}"},
             )
-    try:
-        table = handle.read()
-    except (pa.ArrowException, OSError, ValueError):
-        raise Invalid("The Parquet file is damaged.", fields={"file": "damaged"}) from None
     rows: list[dict[str, Any]] = []
-    for row in table.to_pylist():
+    for row in reading.iter_batches_as_rows(reading.parquet_batches(handle, limits)):
         clean = {}
         for name, value in row.items():
             if value is None:

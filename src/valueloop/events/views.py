@@ -43,9 +43,9 @@ def upload_view(request):
     try:
         if upload is None:
             raise services.Invalid("Choose a CSV or Parquet file to upload.", fields={"file": "Required."})
-        files.check_size(upload.size or 0)
         fmt = request.POST.get("format") or None
-        result = services.events_upload(actor=actor, data=upload.read(), filename=upload.name or "", fmt=fmt)
+        data = files.read_upload(upload)
+        result = services.events_upload(actor=actor, data=data, filename=upload.name or "", fmt=fmt)
     except DomainError as exc:
         if exc.status == 404:
             raise

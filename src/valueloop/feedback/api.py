@@ -5,6 +5,7 @@ from ninja import Field, File, Form, Header, Query, Router, Status, UploadedFile
 
 from valueloop.core.api_support import PageParams, PathId, StrictSchema, paginate, requires, responses
 from valueloop.core.errors import Invalid
+from valueloop.core.importing import reading
 from valueloop.core.permissions import Scope
 
 from . import importing, selectors, services
@@ -143,10 +144,8 @@ def import_create(request, form: Form[FeedbackImportForm], file: File[UploadedFi
         skip_invalid=form.skip_invalid,
         dry_run=form.dry_run,
     )
-    problem = importing.size_problem(file.size or 0, options.limit)
-    if problem:
-        raise Invalid(problem, fields={"file": problem})
-    report = services.feedback_import(actor=request.auth, data=file.read(), filename=file.name or "", options=options)
+    data = reading.read_upload(file, options.limits)  # refused from its size before more is read
+    report = services.feedback_import(actor=request.auth, data=data, filename=file.name or "", options=options)
     if not report.ok and not form.dry_run and not report.written:
         unit = "rows" if report.row_unit == "row" else "items"
         fields = {}

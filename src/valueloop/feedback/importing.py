@@ -4,6 +4,9 @@ This module reads and validates; it never writes. ``services.feedback_import`` a
 ``services.feedback_batch_create`` write what ``prepare`` accepted, in one transaction.
 
 Invariants:
+- Reading is bounded by ``core.importing.reading`` (``ImportOptions.limits``): the size before reading; CSV
+  rows, field lengths and lines as they are read; JSON nesting before it is parsed (a document nested 5,000
+  deep is a refusal naming the depth) and the number of records. A limit raises ``reading.ImportRefused``.
 - Everything is checked before anything is written: size (refused before reading), encoding
   (UTF-8, with or without BOM), format, columns (required missing, unknown ignored), then every
   row: dates, customers, contacts, sources, URLs, duplicate external ids, empty text.
@@ -19,12 +22,10 @@ Invariants:
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import email.utils
 import hashlib
 import html
-import io
 import json
 import re
 import zoneinfo
@@ -34,6 +35,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+
+from valueloop.core.importing import UploadLimits, human_size, reading
 
 from .models import IMPORTANCE, SOURCES, FeedbackItem
 
@@ -330,7 +333,13 @@ class ImportOptions:
 
     @property
     def limit(self) -> int:
-        return self.max_bytes or getattr(settings, "FEEDBACK_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+        return self.limits.max_bytes
+
+    @property
+    def limits(self) -> UploadLimits:
+        return UploadLimits.from_settings(
+            max_bytes=self.max_bytes or getattr(settings, "FEEDBACK_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+        )
 
 
 class ImportRefused(Exception):
@@ -342,10 +351,6 @@ class ImportRefused(Exception):
 
 
 # --- reading ----------------------------------------------------------------------------------
-
-
-def human_size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 def size_problem(size: int, limit: int) -> str | None:
@@ -421,8 +426,8 @@ def _looks_like_json_lines(text: str) -> bool:
     if not first_line.endswith("}"):
         return False
     try:
-        json.loads(first_line)
-    except ValueError:
+        json.loads(first_line)  # read_table checked the whole text's depth before
+    except (ValueError, RecursionError):
         return False
     return "\n" in text.strip()
 
@@ -472,10 +477,11 @@ def _resolve(record: Any, path: str) -> Any:
     return current
 
 
-def parse_csv(text: str, report: ImportReport) -> Table | None:
+def parse_csv(text: str, report: ImportReport, limits: UploadLimits) -> Table | None:
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first_line.count) if first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    # csv_rows refuses too many rows and over-long fields or lines as they are read.
+    reader = reading.csv_rows(text, limits, delimiter=delimiter, strict=False)
     try:
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
@@ -526,18 +532,24 @@ def parse_csv(text: str, report: ImportReport) -> Table | None:
                     continue
             records.append(record)
             numbers.append(number)
-    except csv.Error as exc:
-        report.error(reader.line_num, None, f"The CSV cannot be read at line {reader.line_num}: {exc}.")
+    except reading.ImportRefused as exc:
+        if exc.limit:
+            raise
+        report.error(None, None, exc.message)
         report.fatal = True
         return None
     return Table("csv", columns, records, numbers, index)
 
 
-def parse_json(text: str, report: ImportReport) -> Table | None:
+def parse_json(text: str, report: ImportReport, limits: UploadLimits) -> Table | None:
     try:
-        document = json.loads(text)
+        document = json.loads(text)  # read_table checked its depth
     except json.JSONDecodeError as exc:
         report.error(exc.lineno, None, f"The JSON is not valid at line {exc.lineno}, column {exc.colno}: {exc.msg}.")
+        report.fatal = True
+        return None
+    except ValueError as exc:  # an integer longer than Python converts
+        report.error(None, None, f"The JSON cannot be read: {exc}.")
         report.fatal = True
         return None
     if isinstance(document, dict):
@@ -548,20 +560,27 @@ def parse_json(text: str, report: ImportReport) -> Table | None:
         report.error(None, None, "The JSON must be an array of objects, or one object per line (JSON lines).")
         report.fatal = True
         return None
+    if len(document) > limits.max_rows:
+        limits.refuse("max_rows", f"The file has {len(document):,} items")
     numbers = list(range(1, len(document) + 1))
     return Table("json", _json_columns(document), document, numbers)
 
 
-def parse_jsonl(text: str, report: ImportReport) -> Table | None:
+def parse_jsonl(text: str, report: ImportReport, limits: UploadLimits) -> Table | None:
     records: list[Any] = []
     numbers: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        if len(records) >= limits.max_rows:
+            limits.refuse("max_rows", f"The file has more than {limits.max_rows:,} lines")
         try:
-            records.append(json.loads(line))
+            records.append(json.loads(line))  # read_table checked the depth
         except json.JSONDecodeError as exc:
             report.error(number, None, f"This line is not valid JSON (column {exc.colno}): {exc.msg}.")
+            records.append(None)
+        except ValueError as exc:
+            report.error(number, None, f"This line cannot be read: {exc}.")
             records.append(None)
         numbers.append(number)
     return Table("jsonl", _json_columns(records), records, numbers)
@@ -601,13 +620,16 @@ def read_table(data: bytes, *, filename: str, options: ImportOptions, report: Im
         report.error(line, None, f"The file contains a NUL byte at line {line}; it is probably not a text file.")
         report.fatal = True
         return None
+    limits = options.limits
+    if options.fmt in ("json", "jsonl") or text.lstrip()[:1] in ("[", "{"):
+        reading.check_json_depth(text, limits)  # before any json.loads, detect_format's included
     report.format = detect_format(filename, text, options.fmt)
     if report.format == "csv":
-        return parse_csv(text, report)
+        return parse_csv(text, report, limits)
     report.row_unit = "item" if report.format == "json" else "line"
     if report.format == "json":
-        return parse_json(text, report)
-    return parse_jsonl(text, report)
+        return parse_json(text, report, limits)
+    return parse_jsonl(text, report, limits)
 
 
 # --- values -----------------------------------------------------------------------------------

@@ -497,6 +497,8 @@ def _import_view(request, guard: _SizeLimitHandler, limit: int):
     except DomainError as exc:
         if exc.status == 403:
             raise
+        if action == "upload":  # a file refused on arrival is not kept for a second try
+            path.unlink(missing_ok=True)
         context["errors"] = form_errors(exc)
         return render(request, "feedback/import.html", context, status=400)
     if confirm and report.written:

@@ -1,6 +1,7 @@
 from ninja import Query, Router, Status
 
 from valueloop.core.api_support import BodyId, PageParams, PathId, paginate, requires, responses
+from valueloop.core.importing import reading
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
@@ -447,7 +448,8 @@ def kano_list(request, params: Query[PageParams]):
 def kano_import(request, payload: KanoImportIn):
     """Import questionnaire answers (CSV text: feature, respondent, functional, dysfunctional). All
     or nothing: any bad row answers 422 naming every bad row and column."""
-    return services.kano_import(actor=request.auth, data=payload.csv, dry_run=payload.dry_run)
+    with reading.refusals_name("csv"):
+        return services.kano_import(actor=request.auth, data=payload.csv, dry_run=payload.dry_run)
 
 
 @router.get("/problems/{problem_id}/outcome", response=responses(OutcomeOut), operation_id="planning_outcome_get")

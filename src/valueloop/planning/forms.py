@@ -470,7 +470,8 @@ class KanoImportForm(PageForm):
 
     def values(self) -> dict[str, Any]:
         upload = self.cleaned_data["file"]
-        data = upload.read() if upload is not None else self.cleaned_data["csv"]
+        # Never more than the limit plus one byte: the importer refuses a longer file, naming the limit.
+        data = upload.read(KANO_MAX_BYTES + 1) if upload is not None else self.cleaned_data["csv"]
         return {"data": data, "dry_run": self.cleaned_data["dry_run"]}
 
 

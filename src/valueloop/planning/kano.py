@@ -3,15 +3,16 @@
 Invariants: the whole file is checked before anything is written (``services.kano_import``
 writes only a file without problems: all or nothing). Every problem names its row as in a
 spreadsheet (the header is row 1) and its column. Answers are matched case-insensitively
-against the five Kano answers and their common wordings.
+against the five Kano answers and their common wordings. Reading is bounded by ``core.importing.reading``
+(``MAX_BYTES``, ``MAX_ROWS``, field and line lengths, NUL bytes): a file past a limit raises ``ImportRefused``
+naming the limit, before any row is looked at.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
+from valueloop.core.importing import UploadLimits, reading
 from valueloop.engines import prioritisation as prio
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -63,36 +64,28 @@ class KanoFile:
             self.problems.append((row, column, message))
 
 
+def upload_limits() -> UploadLimits:
+    return UploadLimits.from_settings(max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
+
+
 def _decode(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.") from None
+    return reading.decode_utf8(data, advice="Save it as CSV UTF-8 and try again.")
 
 
 def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by_title: dict[str, int]) -> KanoFile:
     """Parse and check the file. ``features_*`` are the workspace's features (ids and lower-cased
     titles); a row naming any other feature is a problem, never a silent skip."""
     result = KanoFile()
-    size = len(data.encode("utf-8") if isinstance(data, str) else data)
-    if size > MAX_BYTES:
-        result.problem(0, "file", f"The file is {size // 1024} KB; the limit is {MAX_BYTES // 1024} KB.")
-        return result
-    try:
-        text = _decode(data)
-    except ValueError as exc:
-        result.problem(0, "file", str(exc))
-        return result
-    reader = csv.reader(io.StringIO(text))
+    limits = upload_limits()
+    reading.check_size(len(data.encode("utf-8") if isinstance(data, str) else data), limits)
+    text = _decode(data)
+    reader = reading.csv_rows(text, limits)  # refuses rows, fields and lines past the limits, and NUL
     try:
         header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
     except StopIteration:
         result.problem(1, "file", "The file is empty.")
-        return result
-    except csv.Error as exc:
-        result.problem(1, "file", f"Not a readable CSV file: {exc}")
         return result
     header = ["feature" if h == "feature_id" else h for h in header]
     missing = [c for c in COLUMNS if c not in header]
@@ -101,16 +94,10 @@ def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by
         return result
     index = {c: header.index(c) for c in COLUMNS}
     seen: dict[tuple[int, str], int] = {}
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            if number - 1 > MAX_ROWS:
-                result.problem(number, "file", f"More than {MAX_ROWS} rows; split the file.")
-                break
-            _row(result, number, cells, index, features_by_id, features_by_title, seen)
-    except csv.Error as exc:
-        result.problem(reader.line_num, "file", f"Not a readable CSV file: {exc}")
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        _row(result, number, cells, index, features_by_id, features_by_title, seen)
     if not result.rows and not result.problems:
         result.problem(2, "file", "The file has a header but no answers.")
     return result

@@ -1,6 +1,7 @@
 from ninja import Query, Router, Status
 
 from valueloop.core.api_support import BodyId, PageParams, PathId, paginate, requires, responses
+from valueloop.core.importing import reading
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
@@ -124,14 +125,15 @@ def survey_response_create(request, payload: SurveyResponseIn):
 @requires(services.WRITE_SCOPE)
 def survey_import(request, payload: SurveyImportIn):
     """Import a CSV of NPS/CSAT responses: all rows or none (``problems`` lists every bad row)."""
-    return services.survey_import(
-        actor=request.auth,
-        data=payload.csv.encode("utf-8"),
-        filename="api upload",
-        default_kind=payload.kind or "",
-        allow_unknown_accounts=payload.allow_unknown_accounts,
-        dry_run=payload.dry_run,
-    )
+    with reading.refusals_name("csv"):
+        return services.survey_import(
+            actor=request.auth,
+            data=payload.csv.encode("utf-8"),
+            filename="api upload",
+            default_kind=payload.kind or "",
+            allow_unknown_accounts=payload.allow_unknown_accounts,
+            dry_run=payload.dry_run,
+        )
 
 
 def _score(result):

@@ -3,19 +3,24 @@
 One row per response: score, comment, account (external id, name or domain), contact email, date,
 kind (nps|csat) and an optional response id. Every problem is reported with its row number and
 column; the service writes nothing while a single row is invalid (all-or-nothing).
+
+Reading is bounded by ``core.importing.reading``: the size (``MAX_BYTES``), the rows (``MAX_ROWS``), field and
+line lengths and NUL bytes are refused with ``ImportRefused`` naming the limit. The text is UTF-8, or
+Windows-1252 for a file without any UTF-8 in it; a file mixing the two, or with bytes that mean nothing in
+either, is refused naming the byte (it was silently garbled before).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from valueloop.core.importing import UploadLimits, reading
 from valueloop.customers.facade import Contact, Customer
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -96,11 +101,12 @@ def _normal(name: str) -> str:
     return re.sub(r"[\s\-.]+", "_", (name or "").strip().lower()).strip("_")
 
 
+def upload_limits() -> UploadLimits:
+    return UploadLimits.from_settings(max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
+
+
 def decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    return reading.decode_utf8_or_cp1252(data)[0]
 
 
 def _dialect(sample: str):
@@ -167,9 +173,8 @@ def prepare(
     from .selectors import workspace_tz
 
     report = SurveyImportReport(filename=filename)
-    if len(data) > MAX_BYTES:
-        report.problem(0, "file", f"The file is {len(data) // 1024} KB; the limit is {MAX_BYTES // (1024 * 1024)} MB.")
-        return [], report
+    limits = upload_limits()
+    reading.check_size(len(data), limits)
     if default_kind and default_kind not in SCALES:
         report.problem(0, "kind", "The survey kind is nps or csat.")
         return [], report
@@ -177,10 +182,10 @@ def prepare(
     if not text.strip():
         report.problem(0, "file", "The file is empty.")
         return [], report
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:4096]))
+    reader = reading.csv_rows(text, limits, dialect=_dialect(text[:4096]))  # refuses rows/fields past the limits
     try:
         header = next(reader)
-    except (csv.Error, StopIteration) as exc:
+    except StopIteration as exc:
         report.problem(0, "file", f"Not a readable CSV file ({exc}).")
         return [], report
     columns: dict[str, int] = {}
@@ -207,20 +212,13 @@ def prepare(
     accounts = _Accounts(workspace)
     raw_rows: list[tuple[int, dict[str, str]]] = []
     emails: set[str] = set()
-    try:
-        for line, record in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(raw_rows) >= MAX_ROWS:
-                report.problem(line, "file", f"More than {MAX_ROWS:,} responses; split the file.")
-                return [], report
-            values = {ours: (record[i].strip() if i < len(record) else "") for ours, i in columns.items()}
-            raw_rows.append((line, values))
-            if values.get("email"):
-                emails.add(values["email"].lower())
-    except csv.Error as exc:
-        report.problem(reader.line_num, "file", f"The CSV is malformed: {exc}")
-        return [], report
+    for line, record in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        values = {ours: (record[i].strip() if i < len(record) else "") for ours, i in columns.items()}
+        raw_rows.append((line, values))
+        if values.get("email"):
+            emails.add(values["email"].lower())
     report.total_rows = len(raw_rows)
     if not raw_rows:
         report.problem(0, "file", "The file has a header but no responses.")

@@ -8,12 +8,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from valueloop.core import extensions
 from valueloop.core.charts import Series, bar_chart
 from valueloop.core.errors import DomainError
+from valueloop.core.importing import reading
 from valueloop.core.markdown import render_markdown
 from valueloop.core.pages import form_errors, workspace_page
 from valueloop.core.permissions import Scope
 
 from . import anchoring, selectors, services
-from .survey_import import MAX_BYTES
+from .survey_import import MAX_BYTES, upload_limits
 
 MAX_CONTACT_CHOICES = 1000
 
@@ -289,13 +290,11 @@ def survey_import_view(request):
         }
         if upload is None:
             errors = {"file": "Choose a CSV file."}
-        elif upload.size > MAX_BYTES:
-            errors = {"file": f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."}
         else:
             try:
                 report = services.survey_import(
                     actor=actor,
-                    data=upload.read(MAX_BYTES + 1),
+                    data=reading.read_upload(upload, upload_limits()),
                     filename=upload.name[:200],
                     default_kind=options["kind"],
                     allow_unknown_accounts=options["allow_unknown_accounts"],
