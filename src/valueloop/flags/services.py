@@ -7,9 +7,12 @@ Invariants:
   (``FlagState`` + ``FlagRule`` rows) is edited, then either published at once (an environment without
   approval) or gathered into the one open draft revision of that flag and environment. Published revisions are
   never edited; the SDK payload is rebuilt from them (``payload.rebuild``) in the same transaction.
-- Where an environment requires approval, a draft is submitted (``pending_approval``) and someone else with the
-  approve scope approves it: nobody approves a change they contributed to. While a change awaits approval, the
-  working copy is frozen (edits answer 409), except for the kill switch.
+- Where an environment requires approval, a draft is submitted (``pending_approval``) and someone else approves it:
+  a member who could make the change (the role may change flags) and, where the environment names approvers, one of
+  them (``selectors.may_approve``). Nobody approves a change they contributed to; a stakeholder never approves a flag
+  change. While a change awaits approval, the working copy is frozen (edits answer 409), except for the kill switch.
+- A change submitted for approval notifies its approvers (in-app and by email, after commit); its authors are told
+  when it is approved or rejected.
 - The kill switch turning on is an emergency brake: it is published at once, approval or not. Turning it off
   again is an ordinary change.
 - A new flag is published at once everywhere with its default value and no rules: nothing depends on it yet.
@@ -27,19 +30,24 @@ import os
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from valueloop.collaboration.facade import notify_members
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Conflict, Invalid, NotFound, PermissionDenied
-from valueloop.core.permissions import Scope
+from valueloop.core.permissions import Role, Scope, has_scope
 from valueloop.core.services import check_version, clean_and_save, create_audited, update_audited
+from valueloop.core.tasks import send_email_task
 from valueloop.core.tenancy import Actor
 from valueloop.planning.facade import features_by_id
+from valueloop.workspaces.facade import members_with_roles
 
 from . import payload, selectors
 from .bootstrap import ensure_environments, new_sdk_key
-from .diffs import empty_snapshot, snapshot_diff
+from .diffs import empty_snapshot, snapshot_diff, summary
 from .models import VALUE_TYPES, Environment, Flag, FlagRevision, FlagRule, FlagState, SavedGroup, SdkKey
 from .validation import MAX_RULES, clean_group, clean_key, clean_rule, clean_value
 
@@ -571,6 +579,7 @@ def draft_publish(*, actor: Actor, flag_id: int, environment_id: int, comment: s
             "change_submitted",
             {"environment": [None, environment.key], "revision": [None, revision.number]},
         )
+        _ask_for_approval(actor, revision)
         return revision
     return _publish(actor, flag, environment, state, revision.snapshot, note=revision.note, revision=revision)
 
@@ -583,7 +592,11 @@ def draft_discard(*, actor: Actor, flag_id: int, environment_id: int) -> FlagRev
     if revision is None:
         raise Invalid(f"There are no unpublished changes to {flag.key} in {environment.name}.")
     user_id = actor.user.pk if actor.user else None
-    if revision.state == "pending_approval" and user_id not in revision.contributors and not actor.can(Scope.APPROVE):
+    if (
+        revision.state == "pending_approval"
+        and user_id not in revision.contributors
+        and not selectors.may_approve(actor, environment)
+    ):
         raise PermissionDenied("Only the people who made this change, or an approver, can withdraw it.")
     _close(actor, flag, environment, state, revision, comment="Discarded", action="change_discarded")
     return revision
@@ -607,9 +620,19 @@ def _close(
     _audit(actor, flag, action, {"environment": [None, environment.key], "revision": [None, revision.number]})
 
 
-def _access_pending(actor: Actor, revision_id: int, scope: Scope) -> tuple[FlagRevision, FlagState]:
-    revision = selectors.access_revision(actor=actor, id=revision_id, scope=scope, for_update=True)
-    state = _lock_state(revision.flag, revision.environment)
+def _access_pending(actor: Actor, revision_id: int) -> tuple[FlagRevision, FlagState]:
+    """The revision awaiting approval, locked, once the actor may review it: 404 for another workspace's id, 403 for
+    a role that may not change flags or a member who is not among the environment's named approvers."""
+    revision = selectors.access_revision(actor=actor, id=revision_id, scope=Scope.PORTFOLIO_WRITE, for_update=True)
+    environment = revision.environment
+    if not selectors.may_approve(actor, environment):
+        names = ", ".join(user.display_name for user in selectors.approver_users(environment))
+        raise PermissionDenied(
+            f"Only the named approvers of {environment.name} ({names or 'none are members any more'}) can review "
+            "changes there.",
+            code="not_an_approver",
+        )
+    state = _lock_state(revision.flag, environment)
     if revision.state != "pending_approval":
         raise Conflict(
             f"Revision #{revision.number} is {revision.get_state_display().lower()}, not awaiting approval.",
@@ -620,7 +643,7 @@ def _access_pending(actor: Actor, revision_id: int, scope: Scope) -> tuple[FlagR
 
 @transaction.atomic
 def revision_approve(*, actor: Actor, revision_id: int, comment: str = "") -> FlagRevision:
-    revision, state = _access_pending(actor, revision_id, Scope.APPROVE)
+    revision, state = _access_pending(actor, revision_id)
     user_id = actor.user.pk if actor.user else None
     if user_id is None or user_id == revision.author_id or user_id in revision.contributors:
         raise PermissionDenied(
@@ -634,14 +657,16 @@ def revision_approve(*, actor: Actor, revision_id: int, comment: str = "") -> Fl
         "change_approved",
         {"environment": [None, revision.environment.key], "revision": [None, revision.number]},
     )
-    return _publish(
+    published = _publish(
         actor, revision.flag, revision.environment, state, revision.snapshot, note=revision.note, revision=revision
     )
+    _tell_authors(actor, revision, "approved")
+    return published
 
 
 @transaction.atomic
 def revision_reject(*, actor: Actor, revision_id: int, comment: str = "") -> FlagRevision:
-    revision, state = _access_pending(actor, revision_id, Scope.APPROVE)
+    revision, state = _access_pending(actor, revision_id)
     _close(
         actor,
         revision.flag,
@@ -651,7 +676,73 @@ def revision_reject(*, actor: Actor, revision_id: int, comment: str = "") -> Fla
         comment=comment or "Rejected",
         action="change_rejected",
     )
+    _tell_authors(actor, revision, "rejected")
     return revision
+
+
+# --- who is told --------------------------------------------------------------------------------------------------
+
+
+def _revision_label(revision: FlagRevision) -> str:
+    return f"{revision.flag.key} #{revision.number} in {revision.environment.name}"
+
+
+def _email_after_commit(users, subject: str, body: str) -> None:
+    # One message per person (nobody sees the others' addresses), queued after commit: no mail for a change that was
+    # rolled back, and a slow mail server never holds the request.
+    for email in sorted({user.email for user in users if user.email}):
+        transaction.on_commit(lambda email=email: send_email_task.enqueue(subject, body, [email]))
+
+
+def _ask_for_approval(actor: Actor, revision: FlagRevision) -> None:
+    """A change now awaits approval: tell everyone who may approve it (not its own contributors)."""
+    contributors = {revision.author_id, *(revision.contributors or [])}
+    approvers = [u for u in selectors.approver_users(revision.environment) if u.pk not in contributors]
+    label = _revision_label(revision)
+    notify_members(
+        workspace=actor.workspace,
+        user_ids=[u.pk for u in approvers],
+        kind="approval_requested",
+        entity_type="flag",
+        entity_id=revision.flag_id,
+        entity_label=label,
+        actor_user=actor.user,
+    )
+    url = settings.VALUELOOP_PUBLIC_URL.rstrip("/") + reverse("flags:approvals", args=[actor.workspace.slug])
+    who = actor.user.display_name if actor.user else "Valueloop"
+    changes = "\n".join(f"- {line}" for line in summary(revision.diff, revision.snapshot.get("rules"))) or "-"
+    _email_after_commit(
+        approvers,
+        f"Approval needed: {label}",
+        f"{who} asks for your approval of a change to {label} ({actor.workspace.name}).\n\n"
+        f"{revision.note or ''}\n{changes}\n\nReview it: {url}\n",
+    )
+
+
+def _tell_authors(actor: Actor, revision: FlagRevision, decision: str) -> None:
+    """The change was approved or rejected: tell the people who made it."""
+    authors = {revision.author_id, *(revision.contributors or [])} - {None}
+    label = f"{_revision_label(revision)} {decision}"
+    notify_members(
+        workspace=actor.workspace,
+        user_ids=authors,
+        kind="approval_decided",
+        entity_type="flag",
+        entity_id=revision.flag_id,
+        entity_label=label,
+        actor_user=actor.user,
+    )
+    members = [user for user, _ in members_with_roles(actor.workspace) if user.pk in authors and user != actor.user]
+    url = settings.VALUELOOP_PUBLIC_URL.rstrip("/") + reverse(
+        "flags:flag_revisions", args=[actor.workspace.slug, revision.flag_id]
+    )
+    who = actor.user.display_name if actor.user else "Valueloop"
+    comment = f"\n\nComment: {revision.review_comment}" if revision.review_comment else ""
+    _email_after_commit(
+        members,
+        f"Your change was {decision}: {label}",
+        f"{who} {decision} your change to {_revision_label(revision)}.{comment}\n\nHistory: {url}\n",
+    )
 
 
 @transaction.atomic
@@ -681,7 +772,7 @@ def revision_rollback(*, actor: Actor, revision_id: int) -> FlagRevision:
     _audit(actor, flag, "rolled_back", {"environment": [None, environment.key], "revision": [None, target.number]})
     if environment.requires_approval:
         published = state.published
-        return FlagRevision.objects.create(
+        pending = FlagRevision.objects.create(
             workspace=actor.workspace,
             flag=flag,
             environment=environment,
@@ -696,6 +787,8 @@ def revision_rollback(*, actor: Actor, revision_id: int) -> FlagRevision:
             contributors=[actor.user.pk] if actor.user else [],
             submitted_at=timezone.now(),
         )
+        _ask_for_approval(actor, pending)
+        return pending
     return _publish(actor, flag, environment, state, snapshot, note=note, rollback_of=target)
 
 
@@ -723,13 +816,22 @@ def environment_update(
     expected_version: int | None = None,
     requires_approval: bool | None = None,
     encrypted: bool | None = None,
+    approver_ids: list[int] | None = None,
 ) -> Environment:
+    """Change an environment's settings. ``approver_ids``: the members who alone may approve changes there (an empty
+    list: every member whose role may change flags); each must be a member whose role may change flags."""
     environment = selectors.access_environment(
         actor=actor, id=environment_id, scope=Scope.WORKSPACE_MANAGE, for_update=True
     )
     check_version(environment, expected_version)
     changes: dict[str, list[Any]] = {}
     fields = []
+    if approver_ids is not None:
+        wanted = _clean_approvers(actor, approver_ids)
+        current = set(environment.approvers.values_list("pk", flat=True))
+        if wanted != current:
+            environment.approvers.set(sorted(wanted))
+            changes["approvers"] = [sorted(current), sorted(wanted)]
     if requires_approval is not None and requires_approval != environment.requires_approval:
         changes["requires_approval"] = [environment.requires_approval, requires_approval]
         environment.requires_approval = requires_approval
@@ -739,7 +841,7 @@ def environment_update(
         changes["encrypted"] = [not encrypted, encrypted]
         environment.encryption_key = base64.b64encode(os.urandom(16)).decode() if encrypted else ""
         fields.append("encryption_key")
-    if not fields:
+    if not changes:
         return environment
     environment.version += 1
     environment.save(update_fields=[*fields, "version"])
@@ -747,6 +849,24 @@ def environment_update(
         payload.rebuild(environment)
     _environment_audit(actor, environment, "updated", changes)
     return environment
+
+
+def _clean_approvers(actor: Actor, approver_ids: list[int]) -> set[int]:
+    roles = {user.pk: (user, role) for user, role in members_with_roles(actor.workspace)}
+    for user_id in approver_ids:
+        if user_id not in roles:
+            raise Invalid(
+                f"User {user_id} is not a member of this workspace, so cannot approve its flag changes.",
+                fields={"approver_ids": f"{user_id} is not a member."},
+            )
+        user, role = roles[user_id]
+        if not has_scope(role, Scope.PORTFOLIO_WRITE):
+            raise Invalid(
+                f"{user.display_name} is a {Role(role).label.lower()}, who cannot change flags, so cannot approve "
+                "flag changes. Name an admin, product manager or product owner.",
+                fields={"approver_ids": f"{user.display_name} cannot change flags."},
+            )
+    return set(approver_ids)
 
 
 @transaction.atomic

@@ -125,3 +125,13 @@ def product_choices(workspace: Workspace) -> list[tuple[int, str, list[tuple[int
 def member_user_ids(workspace: Workspace) -> set[int]:
     """Ids of the users who are members of ``workspace`` (any role)."""
     return set(Membership.objects.filter(workspace=workspace).values_list("user_id", flat=True))
+
+
+def members_with_roles(workspace: Workspace) -> list[tuple[User, str]]:
+    """(user, role) of every active member of ``workspace``, ordered by name then email."""
+    memberships = (
+        Membership.objects.filter(workspace=workspace, user__is_active=True)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+    return [(m.user, m.role) for m in memberships]
