@@ -11,6 +11,8 @@
 - ``FlagRevision``: every change to a flag's configuration in an environment, as a full snapshot plus the diff
   against what was published before.
 - ``SavedGroup``: a reusable audience (a list of attribute values, or a condition).
+- A snapshot with ``"archived": true`` stops serving the flag in that environment: archiving a flag served in an
+  environment that requires approval is such a revision, served once approved.
 """
 
 from django.conf import settings

@@ -387,7 +387,12 @@ def flag_update(*, actor: Actor, flag_id: int, expected_version: int | None = No
     archive = changes.get("archived")
     if archive is True and flag.archived_at is None:
         _check_archivable(flag)
-        updates["archived_at"] = timezone.now()
+        # Where approval is required and the flag is served, archiving is a revision that waits for approval; the
+        # flag is archived once no such environment serves it any more (``_archive_when_unserved``).
+        if _submit_archiving(actor, flag, archive=True):
+            archive = None
+        else:
+            updates["archived_at"] = timezone.now()
     elif archive is False and flag.archived_at is not None:
         updates["archived_at"] = None
     if not updates:
@@ -407,9 +412,83 @@ def flag_update(*, actor: Actor, flag_id: int, expected_version: int | None = No
             state.save(update_fields=["default_value"])
             _record_change(actor, flag, environment, state, note="Default value changed")
     if "archived_at" in updates:
+        if updates["archived_at"] is None:
+            # Served again at once where no approval is needed; a revision awaits approval elsewhere.
+            _submit_archiving(actor, flag, archive=False)
         for environment in ensure_environments(actor.workspace):
             payload.rebuild(environment)
     return flag
+
+
+def _served_in(state: FlagState) -> bool:
+    return state.published is not None and not state.published.snapshot.get("archived")
+
+
+def _submit_archiving(actor: Actor, flag: Flag, *, archive: bool) -> list[FlagRevision]:
+    """In every environment that requires approval and where archiving (or restoring) would change what is served,
+    open a revision doing it, submitted for approval; return them (none: nothing waits)."""
+    submitted = []
+    for environment in ensure_environments(actor.workspace):
+        if not environment.requires_approval:
+            continue
+        state = _lock_state(flag, environment)
+        if archive and not _served_in(state):
+            continue
+        if not archive:
+            if state.published is None:
+                continue
+            if not state.published.snapshot.get("archived"):
+                # Archived before archiving became a revision: record that it is not served, then ask to serve it.
+                _publish(
+                    actor, flag, environment, state, {**state.published.snapshot, "archived": True}, note="Archived"
+                )
+        open_revision = _open_revision(flag, environment)
+        if open_revision is not None:
+            raise Conflict(
+                f"{flag.key} has an open change in {environment.name} (revision #{open_revision.number}, "
+                f"{open_revision.get_state_display().lower()}). Publish or discard it first.",
+                code="open_change",
+            )
+        snapshot = {k: v for k, v in state.published.snapshot.items() if k != "archived"}
+        if archive:
+            snapshot["archived"] = True
+        revision = FlagRevision.objects.create(
+            workspace=actor.workspace,
+            flag=flag,
+            environment=environment,
+            number=_next_number(flag, environment),
+            state="pending_approval",
+            snapshot=snapshot,
+            diff=snapshot_diff(state.published.snapshot, snapshot),
+            base=state.published,
+            note="Archive the flag" if archive else "Restore the flag",
+            author=actor.user,
+            contributors=[actor.user.pk] if actor.user else [],
+            submitted_at=timezone.now(),
+        )
+        _audit(
+            actor,
+            flag,
+            "change_submitted",
+            {"environment": [None, environment.key], "revision": [None, revision.number]},
+        )
+        _ask_for_approval(actor, revision)
+        submitted.append(revision)
+    return submitted
+
+
+def _archive_when_unserved(actor: Actor, flag: Flag) -> None:
+    """After an archiving revision was approved: archive the flag once no approval environment serves it."""
+    if flag.archived_at is not None:
+        return
+    protected = FlagState.objects.filter(flag=flag, environment__requires_approval=True).select_related("published")
+    if any(_served_in(state) for state in protected):
+        return
+    update_audited(
+        actor, flag, {"archived_at": timezone.now()}, entity_type="flag", expected_version=None, action="archived"
+    )
+    for environment in ensure_environments(actor.workspace):
+        payload.rebuild(environment)
 
 
 def _check_archivable(flag: Flag) -> None:
@@ -660,6 +739,8 @@ def revision_approve(*, actor: Actor, revision_id: int, comment: str = "") -> Fl
     published = _publish(
         actor, revision.flag, revision.environment, state, revision.snapshot, note=revision.note, revision=revision
     )
+    if revision.snapshot.get("archived"):
+        _archive_when_unserved(actor, revision.flag)
     _tell_authors(actor, revision, "approved")
     return published
 
@@ -916,6 +997,7 @@ def group_create(*, actor: Actor, key: str, **data) -> SavedGroup:
     if SavedGroup.objects.filter(workspace=actor.workspace, key=key).exists():
         raise Invalid(f"A saved group with the key {key!r} already exists.", fields={"key": "Already taken."})
     group = SavedGroup(workspace=actor.workspace, key=key, **clean)
+    _refuse_if_served_under_approval(actor, key, clean, action="create")
     return create_audited(actor, group, entity_type="saved_group", fields=GROUP_FIELDS)
 
 
@@ -931,9 +1013,45 @@ def group_update(*, actor: Actor, group_id: int, expected_version: int | None = 
     if changes.get("kind", group.kind) != group.kind:
         current.update(attribute="", values=[], condition={})
     clean = clean_group({**current, **changes})
+    check_version(group, expected_version)
+    _refuse_if_served_under_approval(actor, group.key, {**current, **clean}, action="change")
     update_audited(actor, group, clean, entity_type="saved_group", expected_version=expected_version)
     _rebuild_all(actor.workspace)
     return group
+
+
+def _refuse_if_served_under_approval(actor: Actor, key: str, data: dict[str, Any], *, action: str) -> None:
+    """A saved group is resolved into every payload that uses it, so editing it in place would change what an
+    approval environment serves without an approved revision: refuse, naming the flags and the way through."""
+    groups = payload.workspace_groups(actor.workspace.pk)
+    definition = SavedGroup(workspace=actor.workspace, key=key, **{k: v for k, v in data.items() if k in GROUP_FIELDS})
+    proposed = {**groups, key: payload.group_definition(definition)}
+    for environment in ensure_environments(actor.workspace):
+        if not environment.requires_approval:
+            continue
+        before, after = payload.served_content(environment, groups), payload.served_content(environment, proposed)
+        if before == after:
+            continue
+        changed = sorted(flag for flag in after[0] if before[0].get(flag) != after[0].get(flag))
+        if before[1] != after[1]:
+            changed = sorted(set(changed) | _served_users(environment, key))
+        raise Conflict(
+            f"The saved group {key!r} is served in {environment.name} (by {', '.join(changed) or 'its rules'}), which "
+            f"requires approval, so a {action} here would change what {environment.name} serves without one. Create "
+            "a new saved group instead, point those rules at it and submit them for approval (then delete this one).",
+            code="served_under_approval",
+        )
+
+
+def _served_users(environment: Environment, key: str) -> set[str]:
+    states = FlagState.objects.filter(environment=environment, published__isnull=False).select_related(
+        "flag", "published"
+    )
+    return {
+        s.flag.key
+        for s in states
+        if any(key in (r.get("saved_groups") or []) for r in s.published.snapshot.get("rules") or [])
+    }
 
 
 def _group_users(group: SavedGroup) -> list[str]:

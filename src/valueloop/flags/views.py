@@ -275,11 +275,20 @@ def flag_detail_view(request, flag_id: int):
         action = request.POST.get("action", "update")
         try:
             if action == "archive":
-                services.flag_update(actor=actor, flag_id=flag.pk, archived=True)
-                messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
+                updated = services.flag_update(actor=actor, flag_id=flag.pk, archived=True)
+                if updated.archived_at is None:
+                    messages.success(
+                        request,
+                        f"Archiving {flag.key} awaits approval where approval is required; it is served there until "
+                        "someone approves.",
+                    )
+                else:
+                    messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
             elif action == "restore":
                 services.flag_update(actor=actor, flag_id=flag.pk, archived=False)
-                messages.success(request, f"{flag.key} restored.")
+                messages.success(
+                    request, f"{flag.key} restored; where approval is required it is served again once approved."
+                )
             else:
                 changes: dict[str, Any] = {
                     "description": request.POST.get("description", ""),
