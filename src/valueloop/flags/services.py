@@ -15,6 +15,9 @@ Invariants:
   when it is approved or rejected.
 - The kill switch turning on is an emergency brake: it is published at once, approval or not. Turning it off
   again is an ordinary change.
+- Nothing else changes what an approval environment serves without an approved revision (tests/flags/
+  test_protected_payload.py checks every route): archiving or restoring a flag served there is a revision awaiting
+  approval, and a saved-group edit that would change its payload is refused (make a new group, change the rules).
 - A new flag is published at once everywhere with its default value and no rules: nothing depends on it yet.
 - Rollback publishes a new revision whose snapshot equals an older published one (history is never rewritten)
   and goes through the same approval path as any other change.
