@@ -58,7 +58,7 @@ def shared_ids(world) -> LazyIds:
             ),
             (
                 ("environment_id", "flag_id", "group_id", "revision_id", "rule_id"),
-                lambda: flag_ids(a, author=world.actor(Role.PRODUCT_OWNER)),
+                lambda: flag_ids(a),
             ),
             (("item_id", "other_theme_id", "theme_id"), lambda: theme_ids(a)),
             (

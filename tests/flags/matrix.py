@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from tests.factories import MembershipFactory
+from valueloop.core.permissions import Role
+from valueloop.core.tenancy import Actor
 from valueloop.flags import services
 from valueloop.flags.bootstrap import ensure_environments
 
 
+def second_product_manager(workspace) -> Actor:
+    """Another member who may change flags: the author of changes that every role of the matrix may review."""
+    membership = MembershipFactory(workspace=workspace, role=Role.PRODUCT_MANAGER.value)
+    return Actor(user=membership.user, workspace=workspace, role=Role.PRODUCT_MANAGER)
+
+
 def flag_ids(actor, label: str = "Alpha", author=None) -> dict:
-    """A flag with a rule in staging, a production change awaiting approval (by ``author``, so that the
-    approvers of the matrix are not approving their own change) and a saved group."""
-    author = author or actor
+    """A flag with a rule in staging, a production change awaiting approval (by ``author``, by default another
+    product manager, so that no role of the matrix approves its own change) and a saved group."""
+    author = author or second_product_manager(actor.workspace)
     slug = label.lower()
     envs = {e.key: e for e in ensure_environments(actor.workspace)}
     flag = services.flag_create(actor=actor, key=f"{slug}-flag", description=f"{label} flag {slug}-secret")

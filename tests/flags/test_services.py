@@ -197,11 +197,11 @@ def test_production_changes_collect_in_a_draft_then_need_another_approver(flags)
         with pytest.raises(PermissionDenied, match="cannot approve") as exc:
             services.revision_approve(actor=contributor, revision_id=pending.pk)
         assert exc.value.code == "self_approval"
-    for role_without_approve in (flags.po, flags.contributor):
-        with pytest.raises(PermissionDenied, match="does not allow approve"):
-            services.revision_approve(actor=role_without_approve, revision_id=pending.pk)
-    approved = services.revision_approve(actor=flags.stakeholder, revision_id=pending.pk, comment="ok")
-    assert approved.state == "published" and approved.reviewed_by == flags.stakeholder.user
+    for role_that_cannot_change_flags in (flags.stakeholder, flags.contributor):
+        with pytest.raises(PermissionDenied, match=r"does not allow portfolio\.write"):
+            services.revision_approve(actor=role_that_cannot_change_flags, revision_id=pending.pk)
+    approved = services.revision_approve(actor=flags.po, revision_id=pending.pk, comment="ok")
+    assert approved.state == "published" and approved.reviewed_by == flags.po.user
     rules = served(flags.prod)["features"]["new-checkout"]["rules"]
     assert [r.get("coverage") for r in rules] == [None, 0.1]
     assert AuditEvent.objects.filter(entity_id=flag.pk, action="change_approved").exists()
@@ -321,9 +321,24 @@ def test_archive__refused_while_live_in_production_then_removes_the_flag(flags):
     with pytest.raises(Invalid, match="Turn its kill switch on"):
         services.flag_update(actor=flags.pm, flag_id=flag.pk, archived=True)
     services.kill_switch_set(actor=flags.pm, flag_id=flag.pk, environment_id=flags.prod.pk, killed=True)
+    # Production requires approval: archiving there is a revision that waits, and the flag stays served meanwhile.
     services.flag_update(actor=flags.pm, flag_id=flag.pk, archived=True)
+    assert "new-checkout" in served(flags.prod)["features"]
+    flag.refresh_from_db()
+    assert flag.archived_at is None
+    archiving = FlagRevision.objects.get(flag=flag, environment=flags.prod, state="pending_approval")
+    assert archiving.snapshot["archived"] is True and [d["path"] for d in archiving.diff] == ["archived"]
+    services.revision_approve(actor=flags.admin, revision_id=archiving.pk)
+    flag.refresh_from_db()
+    assert flag.archived_at is not None
     assert "new-checkout" not in served(flags.prod)["features"]
+    assert "new-checkout" not in served(flags.dev)["features"]
+    # Restoring: served again at once where no approval is needed, in production once approved.
     services.flag_update(actor=flags.pm, flag_id=flag.pk, archived=False)
+    assert "new-checkout" in served(flags.dev)["features"]
+    assert "new-checkout" not in served(flags.prod)["features"]
+    restoring = FlagRevision.objects.get(flag=flag, environment=flags.prod, state="pending_approval")
+    services.revision_approve(actor=flags.admin, revision_id=restoring.pk)
     assert "new-checkout" in served(flags.prod)["features"]
 
 

@@ -29,8 +29,11 @@ def unread_count(*, actor: Actor) -> int:
     return selectors.unread_notification_count(actor=actor)
 
 
-def notify_members(*, workspace, user_ids, kind: str, entity_type: str, entity_id: int, entity_label: str) -> int:
-    """In-app notices from the system (no actor) to members of ``workspace``; returns how many were created.
+def notify_members(
+    *, workspace, user_ids, kind: str, entity_type: str, entity_id: int, entity_label: str, actor_user=None
+) -> int:
+    """In-app notices to members of ``workspace``, from the system or from ``actor_user`` (who is never notified of
+    their own doing); returns how many were created.
 
     Only users who are members of ``workspace`` are notified (others are ignored), and ``entity_type`` must be a
     registered entity so the notice can be opened. Runs in the caller's transaction.
@@ -42,11 +45,12 @@ def notify_members(*, workspace, user_ids, kind: str, entity_type: str, entity_i
         raise ValueError(f"unknown notification kind {kind!r}")
     if entity_type not in entity_types():
         raise ValueError(f"{entity_type!r} is not a registered entity")
-    recipients = sorted(set(user_ids) & member_user_ids(workspace))
+    recipients = sorted((set(user_ids) & member_user_ids(workspace)) - {getattr(actor_user, "pk", None)})
     Notification.objects.bulk_create(
         Notification(
             workspace=workspace,
             recipient_id=user_id,
+            actor=actor_user,
             kind=kind,
             entity_type=entity_type,
             entity_id=entity_id,

@@ -40,6 +40,8 @@ class Notification(models.Model):
         ("mention", "Mentioned you"),
         ("comment", "Commented on something you follow"),
         ("digest", "A digest for you"),  # system notices (e.g. the weekly themes digest): no actor, no comment
+        ("approval_requested", "Asked for your approval"),  # a change (a flag revision) waits for this approver
+        ("approval_decided", "Decided on your change"),  # the author's change was approved or rejected
     ]
 
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")

@@ -137,7 +137,7 @@ def approval_list(request, params: Query[FlagApprovalListParams]):
     response=responses(FlagRevisionOut, 409),
     operation_id="flags_revision_approve",
 )
-@requires(Scope.APPROVE)
+@requires(Scope.PORTFOLIO_WRITE)  # who may change flags approves them; a stakeholder does not
 def revision_approve(request, revision_id: PathId, payload: FlagCommentIn):
     return services.revision_approve(actor=request.auth, revision_id=revision_id, comment=payload.comment)
 
@@ -147,7 +147,7 @@ def revision_approve(request, revision_id: PathId, payload: FlagCommentIn):
     response=responses(FlagRevisionOut, 409),
     operation_id="flags_revision_reject",
 )
-@requires(Scope.APPROVE)
+@requires(Scope.PORTFOLIO_WRITE)  # who may change flags approves them; a stakeholder does not
 def revision_reject(request, revision_id: PathId, payload: FlagCommentIn):
     return services.revision_reject(actor=request.auth, revision_id=revision_id, comment=payload.comment)
 

@@ -48,7 +48,7 @@ def _feature_id(workspace, title: str) -> int | None:
 
 def build(context) -> None:
     workspace = context.workspace
-    pm, po, admin, stakeholder = (context.actor_for(h) for h in ("priya", "tom", "ada", "victor"))
+    pm, po, admin = (context.actor_for(h) for h in ("priya", "tom", "ada"))
     environments = {e.key: e for e in ensure_environments(workspace)}
     dev, staging, prod = environments["development"], environments["staging"], environments["production"]
 
@@ -100,7 +100,7 @@ def build(context) -> None:
         )
         submit(flag, prod, "10 % of accounts", approver=admin)
         services.rule_update(actor=pm, flag_id=flag.pk, environment_id=prod.pk, rule_id=rollout.pk, coverage=0.2)
-        submit(flag, prod, "No rise in failed retries: 20 %", approver=stakeholder)
+        submit(flag, prod, "No rise in failed retries: 20 %", approver=po)
         services.rule_update(actor=pm, flag_id=flag.pk, environment_id=prod.pk, rule_id=rollout.pk, coverage=0.35)
         submit(flag, prod, "Support tickets down 12 %: widen to 35 %")  # left awaiting approval
 
@@ -166,7 +166,7 @@ def build(context) -> None:
             condition={"appVersion": {"$vgte": "4.2.0"}},
             description="App 4.2+",
         )
-        submit(flag, prod, "Internal users only", approver=stakeholder)
+        submit(flag, prod, "Internal users only", approver=po)
         services.kill_switch_set(actor=po, flag_id=flag.pk, environment_id=staging.pk, killed=True)
 
     # 5. A number and a JSON flag.

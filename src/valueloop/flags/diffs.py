@@ -1,6 +1,7 @@
 """Diffs between two snapshots of a flag's configuration in one environment, and their wording.
 
-A snapshot is ``{"default_value", "killed", "rules": [rule, ...]}`` with every rule carrying its ``uid``.
+A snapshot is ``{"default_value", "killed", "rules": [rule, ...]}`` with every rule carrying its ``uid``, and
+``"archived": true`` when it stops serving the flag in its environment.
 A diff is a list of entries ``{"path", "before", "after"}``; rules are matched by uid, so a moved rule is an
 order change and an edited rule lists only the fields that changed.
 """
@@ -38,6 +39,8 @@ def snapshot_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[
     for key in ("default_value", "killed"):
         if before.get(key) != after.get(key) or type(before.get(key)) is not type(after.get(key)):
             out.append({"path": key, "before": before.get(key), "after": after.get(key)})
+    if bool(before.get("archived")) != bool(after.get("archived")):
+        out.append({"path": "archived", "before": bool(before.get("archived")), "after": bool(after.get("archived"))})
     old = {r["uid"]: r for r in before.get("rules", [])}
     new = {r["uid"]: r for r in after.get("rules", [])}
     for uid, rule in new.items():
@@ -76,6 +79,8 @@ def describe(entry: dict[str, Any], rule_numbers: dict[str, int] | None = None) 
         return f"Default value {_short(before)} → {_short(after)}"
     if path == "killed":
         return "Kill switch on: everyone gets the default value" if after else "Kill switch off: rules apply again"
+    if path == "archived":
+        return "Archived: SDKs no longer receive this flag here" if after else "Restored: SDKs receive this flag again"
     if path == "rules.order":
         return "Rules reordered"
     parts = path.split(".")

@@ -11,6 +11,8 @@
 - ``FlagRevision``: every change to a flag's configuration in an environment, as a full snapshot plus the diff
   against what was published before.
 - ``SavedGroup``: a reusable audience (a list of attribute values, or a condition).
+- A snapshot with ``"archived": true`` stops serving the flag in that environment: archiving a flag served in an
+  environment that requires approval is such a revision, served once approved.
 """
 
 from django.conf import settings
@@ -33,6 +35,9 @@ class Environment(models.Model):
     key = models.CharField(max_length=20, choices=ENVIRONMENTS)
     position = models.PositiveSmallIntegerField(default=0)
     requires_approval = models.BooleanField(default=False)
+    # Who may approve changes here. Empty: every member whose role may change flags (admin, product manager,
+    # product owner). Named: only these members (each must still be able to change flags when approving).
+    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     # Base64 AES key; when set the payload is served as ``encryptedFeatures`` (SDKs decrypt with this key).
     encryption_key = models.CharField(max_length=64, blank=True)
     payload = models.TextField(blank=True)  # the JSON body SDKs receive

@@ -2,7 +2,8 @@
 published: each live flag's published revision, never the working copy.
 
 Invariants:
-- A killed flag is served as its default value with no rules.
+- A killed flag is served as its default value with no rules; an archived flag, or one whose published snapshot
+  archives it in this environment (``"archived": true``), is not served at all.
 - Saved groups are resolved here: a condition group is inlined into the rule's condition; a list group becomes
   ``{attribute: {"$inGroup": key}}`` and its values are served in ``savedGroups`` (only the groups served rules
   use, so unrelated lists of ids never leave the server).
@@ -127,22 +128,39 @@ def serialise(features: dict[str, Any], saved_groups: dict[str, Any], *, encrypt
     return json.dumps(document, separators=(",", ":")), etag
 
 
-def rebuild(environment) -> None:
-    """Rebuild and store the environment's payload from its published revisions. Call inside the transaction
-    of the change that published something, so the payload and the revision commit together."""
-    from .models import FlagState, SavedGroup
+def group_definition(group) -> dict[str, Any]:
+    """What the payload uses of a saved group (its name and description are not served)."""
+    return {"kind": group.kind, "attribute": group.attribute, "values": group.values, "condition": group.condition}
+
+
+def workspace_groups(workspace_id: int) -> dict[str, dict[str, Any]]:
+    from .models import SavedGroup
+
+    return {g.key: group_definition(g) for g in SavedGroup.objects.filter(workspace_id=workspace_id)}
+
+
+def served_content(
+    environment, groups: dict[str, dict[str, Any]] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(features, savedGroups) the environment serves now, or would serve with ``groups`` instead of the workspace's
+    saved groups. A flag is served when it is not archived and its published snapshot is not an archiving one."""
+    from .models import FlagState
 
     states = (
         FlagState.objects.filter(environment=environment, flag__archived_at=None, published__isnull=False)
         .select_related("flag", "published")
         .order_by("flag__key")
     )
-    served = [(s.flag.key, s.published.snapshot) for s in states]
-    groups = {
-        g.key: {"kind": g.kind, "attribute": g.attribute, "values": g.values, "condition": g.condition}
-        for g in SavedGroup.objects.filter(workspace_id=environment.workspace_id)
-    }
-    features, saved_groups = build_document(served, groups)
+    served = [(s.flag.key, s.published.snapshot) for s in states if not s.published.snapshot.get("archived")]
+    if groups is None:
+        groups = workspace_groups(environment.workspace_id)
+    return build_document(served, groups)
+
+
+def rebuild(environment) -> None:
+    """Rebuild and store the environment's payload from its published revisions. Call inside the transaction
+    of the change that published something, so the payload and the revision commit together."""
+    features, saved_groups = served_content(environment)
     body, etag = serialise(features, saved_groups, encryption_key=environment.encryption_key)
     if etag == environment.etag and environment.payload:
         return

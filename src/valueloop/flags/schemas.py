@@ -30,6 +30,9 @@ class FlagEnvOut(Schema):
     sdk_key: str | None = Field(None, description="The SDK client key (workspace admins only; null otherwise)")
     encryption_key: str | None = Field(None, description="Key SDKs decrypt the payload with (admins only)")
     sdk_url: str | None = Field(None, description="GrowthBook SDK endpoint for this environment (admins only)")
+    approver_ids: list[int] = Field(
+        ..., description="Members who alone may approve changes here; empty: every member who may change flags"
+    )
     etag: str
     payload_updated_at: datetime | None
     version: int
@@ -37,6 +40,10 @@ class FlagEnvOut(Schema):
     @staticmethod
     def resolve_encrypted(obj) -> bool:
         return bool(obj.encryption_key)
+
+    @staticmethod
+    def resolve_approver_ids(obj) -> list[int]:
+        return sorted(user.pk for user in obj.approvers.all())
 
     @staticmethod
     def resolve_sdk_key(obj, context) -> str | None:
@@ -71,6 +78,12 @@ class FlagEnvList(Schema):
 class FlagEnvPatch(StrictBody):
     requires_approval: bool | None = None
     encrypted: bool | None = Field(None, description="Serve the payload encrypted (a new key is generated)")
+    approver_ids: list[BodyId] | None = Field(
+        None,
+        max_length=100,
+        description="Name the members who alone may approve changes here (each may change flags); [] for everyone "
+        "who may change flags",
+    )
     version: int | None = Field(None, ge=1)
 
 

@@ -13,10 +13,11 @@ from django.urls import reverse
 
 from valueloop.core.entities import EntityRef
 from valueloop.core.errors import Invalid, NotFound
-from valueloop.core.permissions import Scope
+from valueloop.core.permissions import Scope, has_scope
 from valueloop.core.selectors import access_row
 from valueloop.core.tenancy import Actor
 from valueloop.engines.flags import FeatureEvaluator
+from valueloop.workspaces.facade import members_with_roles
 
 from .bootstrap import ensure_environments
 from .models import Environment, Flag, FlagRevision, FlagRule, FlagState, SavedGroup, SdkKey
@@ -46,7 +47,7 @@ def environment_list(*, actor: Actor) -> list[Environment]:
     active = SdkKey.objects.filter(revoked_at=None).order_by("-created_at")
     return list(
         Environment.objects.filter(workspace=actor.workspace)
-        .prefetch_related(Prefetch("sdk_keys", queryset=active, to_attr="active_keys"))
+        .prefetch_related(Prefetch("sdk_keys", queryset=active, to_attr="active_keys"), "approvers")
         .order_by("position", "id")
     )
 
@@ -195,11 +196,40 @@ def access_revision(*, actor: Actor, id: int, scope=None, for_update: bool = Fal
     return revision
 
 
+def approver_users(environment: Environment) -> list:
+    """Who may approve changes in ``environment``: its named approvers, or (none named) every member whose role may
+    change flags. Either way only members whose role may change flags: a stakeholder never approves a flag change."""
+    named = {user.pk for user in environment.approvers.all()}
+    return [
+        user
+        for user, role in members_with_roles(environment.workspace)
+        if has_scope(role, Scope.PORTFOLIO_WRITE) and (not named or user.pk in named)
+    ]
+
+
+def may_approve(actor: Actor, environment: Environment) -> bool:
+    """Whether ``actor`` may approve (or reject) changes in ``environment`` (self-approval is checked apart)."""
+    if actor.user is None or not actor.can(Scope.PORTFOLIO_WRITE):
+        return False
+    named = {user.pk for user in environment.approvers.all()}
+    return not named or actor.user.pk in named
+
+
+def approver_choices(workspace) -> list[tuple[int, str]]:
+    """Members who could be named approvers (their role may change flags), for the approvers form."""
+    return [
+        (user.pk, f"{user.display_name} ({user.email})")
+        for user, role in members_with_roles(workspace)
+        if has_scope(role, Scope.PORTFOLIO_WRITE)
+    ]
+
+
 def approval_list(*, actor: Actor):
     actor.require(Scope.WORKSPACE_READ)
     return (
         FlagRevision.objects.filter(workspace=actor.workspace, state="pending_approval")
         .select_related("flag", "environment", "author", "reviewed_by", "rollback_of")
+        .prefetch_related("environment__approvers")
         .order_by("submitted_at", "id")
     )
 

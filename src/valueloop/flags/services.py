@@ -7,11 +7,17 @@ Invariants:
   (``FlagState`` + ``FlagRule`` rows) is edited, then either published at once (an environment without
   approval) or gathered into the one open draft revision of that flag and environment. Published revisions are
   never edited; the SDK payload is rebuilt from them (``payload.rebuild``) in the same transaction.
-- Where an environment requires approval, a draft is submitted (``pending_approval``) and someone else with the
-  approve scope approves it: nobody approves a change they contributed to. While a change awaits approval, the
-  working copy is frozen (edits answer 409), except for the kill switch.
+- Where an environment requires approval, a draft is submitted (``pending_approval``) and someone else approves it:
+  a member who could make the change (the role may change flags) and, where the environment names approvers, one of
+  them (``selectors.may_approve``). Nobody approves a change they contributed to; a stakeholder never approves a flag
+  change. While a change awaits approval, the working copy is frozen (edits answer 409), except for the kill switch.
+- A change submitted for approval notifies its approvers (in-app and by email, after commit); its authors are told
+  when it is approved or rejected.
 - The kill switch turning on is an emergency brake: it is published at once, approval or not. Turning it off
   again is an ordinary change.
+- Nothing else changes what an approval environment serves without an approved revision (tests/flags/
+  test_protected_payload.py checks every route): archiving or restoring a flag served there is a revision awaiting
+  approval, and a saved-group edit that would change its payload is refused (make a new group, change the rules).
 - A new flag is published at once everywhere with its default value and no rules: nothing depends on it yet.
 - Rollback publishes a new revision whose snapshot equals an older published one (history is never rewritten)
   and goes through the same approval path as any other change.
@@ -27,19 +33,24 @@ import os
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from valueloop.collaboration.facade import notify_members
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Conflict, Invalid, NotFound, PermissionDenied
-from valueloop.core.permissions import Scope
+from valueloop.core.permissions import Role, Scope, has_scope
 from valueloop.core.services import check_version, clean_and_save, create_audited, update_audited
+from valueloop.core.tasks import send_email_task
 from valueloop.core.tenancy import Actor
 from valueloop.planning.facade import features_by_id
+from valueloop.workspaces.facade import members_with_roles
 
 from . import payload, selectors
 from .bootstrap import ensure_environments, new_sdk_key
-from .diffs import empty_snapshot, snapshot_diff
+from .diffs import empty_snapshot, snapshot_diff, summary
 from .models import VALUE_TYPES, Environment, Flag, FlagRevision, FlagRule, FlagState, SavedGroup, SdkKey
 from .validation import MAX_RULES, clean_group, clean_key, clean_rule, clean_value
 
@@ -379,7 +390,12 @@ def flag_update(*, actor: Actor, flag_id: int, expected_version: int | None = No
     archive = changes.get("archived")
     if archive is True and flag.archived_at is None:
         _check_archivable(flag)
-        updates["archived_at"] = timezone.now()
+        # Where approval is required and the flag is served, archiving is a revision that waits for approval; the
+        # flag is archived once no such environment serves it any more (``_archive_when_unserved``).
+        if _submit_archiving(actor, flag, archive=True):
+            archive = None
+        else:
+            updates["archived_at"] = timezone.now()
     elif archive is False and flag.archived_at is not None:
         updates["archived_at"] = None
     if not updates:
@@ -399,9 +415,83 @@ def flag_update(*, actor: Actor, flag_id: int, expected_version: int | None = No
             state.save(update_fields=["default_value"])
             _record_change(actor, flag, environment, state, note="Default value changed")
     if "archived_at" in updates:
+        if updates["archived_at"] is None:
+            # Served again at once where no approval is needed; a revision awaits approval elsewhere.
+            _submit_archiving(actor, flag, archive=False)
         for environment in ensure_environments(actor.workspace):
             payload.rebuild(environment)
     return flag
+
+
+def _served_in(state: FlagState) -> bool:
+    return state.published is not None and not state.published.snapshot.get("archived")
+
+
+def _submit_archiving(actor: Actor, flag: Flag, *, archive: bool) -> list[FlagRevision]:
+    """In every environment that requires approval and where archiving (or restoring) would change what is served,
+    open a revision doing it, submitted for approval; return them (none: nothing waits)."""
+    submitted = []
+    for environment in ensure_environments(actor.workspace):
+        if not environment.requires_approval:
+            continue
+        state = _lock_state(flag, environment)
+        if archive and not _served_in(state):
+            continue
+        if not archive:
+            if state.published is None:
+                continue
+            if not state.published.snapshot.get("archived"):
+                # Archived before archiving became a revision: record that it is not served, then ask to serve it.
+                _publish(
+                    actor, flag, environment, state, {**state.published.snapshot, "archived": True}, note="Archived"
+                )
+        open_revision = _open_revision(flag, environment)
+        if open_revision is not None:
+            raise Conflict(
+                f"{flag.key} has an open change in {environment.name} (revision #{open_revision.number}, "
+                f"{open_revision.get_state_display().lower()}). Publish or discard it first.",
+                code="open_change",
+            )
+        snapshot = {k: v for k, v in state.published.snapshot.items() if k != "archived"}
+        if archive:
+            snapshot["archived"] = True
+        revision = FlagRevision.objects.create(
+            workspace=actor.workspace,
+            flag=flag,
+            environment=environment,
+            number=_next_number(flag, environment),
+            state="pending_approval",
+            snapshot=snapshot,
+            diff=snapshot_diff(state.published.snapshot, snapshot),
+            base=state.published,
+            note="Archive the flag" if archive else "Restore the flag",
+            author=actor.user,
+            contributors=[actor.user.pk] if actor.user else [],
+            submitted_at=timezone.now(),
+        )
+        _audit(
+            actor,
+            flag,
+            "change_submitted",
+            {"environment": [None, environment.key], "revision": [None, revision.number]},
+        )
+        _ask_for_approval(actor, revision)
+        submitted.append(revision)
+    return submitted
+
+
+def _archive_when_unserved(actor: Actor, flag: Flag) -> None:
+    """After an archiving revision was approved: archive the flag once no approval environment serves it."""
+    if flag.archived_at is not None:
+        return
+    protected = FlagState.objects.filter(flag=flag, environment__requires_approval=True).select_related("published")
+    if any(_served_in(state) for state in protected):
+        return
+    update_audited(
+        actor, flag, {"archived_at": timezone.now()}, entity_type="flag", expected_version=None, action="archived"
+    )
+    for environment in ensure_environments(actor.workspace):
+        payload.rebuild(environment)
 
 
 def _check_archivable(flag: Flag) -> None:
@@ -571,6 +661,7 @@ def draft_publish(*, actor: Actor, flag_id: int, environment_id: int, comment: s
             "change_submitted",
             {"environment": [None, environment.key], "revision": [None, revision.number]},
         )
+        _ask_for_approval(actor, revision)
         return revision
     return _publish(actor, flag, environment, state, revision.snapshot, note=revision.note, revision=revision)
 
@@ -583,7 +674,11 @@ def draft_discard(*, actor: Actor, flag_id: int, environment_id: int) -> FlagRev
     if revision is None:
         raise Invalid(f"There are no unpublished changes to {flag.key} in {environment.name}.")
     user_id = actor.user.pk if actor.user else None
-    if revision.state == "pending_approval" and user_id not in revision.contributors and not actor.can(Scope.APPROVE):
+    if (
+        revision.state == "pending_approval"
+        and user_id not in revision.contributors
+        and not selectors.may_approve(actor, environment)
+    ):
         raise PermissionDenied("Only the people who made this change, or an approver, can withdraw it.")
     _close(actor, flag, environment, state, revision, comment="Discarded", action="change_discarded")
     return revision
@@ -607,9 +702,19 @@ def _close(
     _audit(actor, flag, action, {"environment": [None, environment.key], "revision": [None, revision.number]})
 
 
-def _access_pending(actor: Actor, revision_id: int, scope: Scope) -> tuple[FlagRevision, FlagState]:
-    revision = selectors.access_revision(actor=actor, id=revision_id, scope=scope, for_update=True)
-    state = _lock_state(revision.flag, revision.environment)
+def _access_pending(actor: Actor, revision_id: int) -> tuple[FlagRevision, FlagState]:
+    """The revision awaiting approval, locked, once the actor may review it: 404 for another workspace's id, 403 for
+    a role that may not change flags or a member who is not among the environment's named approvers."""
+    revision = selectors.access_revision(actor=actor, id=revision_id, scope=Scope.PORTFOLIO_WRITE, for_update=True)
+    environment = revision.environment
+    if not selectors.may_approve(actor, environment):
+        names = ", ".join(user.display_name for user in selectors.approver_users(environment))
+        raise PermissionDenied(
+            f"Only the named approvers of {environment.name} ({names or 'none are members any more'}) can review "
+            "changes there.",
+            code="not_an_approver",
+        )
+    state = _lock_state(revision.flag, environment)
     if revision.state != "pending_approval":
         raise Conflict(
             f"Revision #{revision.number} is {revision.get_state_display().lower()}, not awaiting approval.",
@@ -620,7 +725,7 @@ def _access_pending(actor: Actor, revision_id: int, scope: Scope) -> tuple[FlagR
 
 @transaction.atomic
 def revision_approve(*, actor: Actor, revision_id: int, comment: str = "") -> FlagRevision:
-    revision, state = _access_pending(actor, revision_id, Scope.APPROVE)
+    revision, state = _access_pending(actor, revision_id)
     user_id = actor.user.pk if actor.user else None
     if user_id is None or user_id == revision.author_id or user_id in revision.contributors:
         raise PermissionDenied(
@@ -634,14 +739,18 @@ def revision_approve(*, actor: Actor, revision_id: int, comment: str = "") -> Fl
         "change_approved",
         {"environment": [None, revision.environment.key], "revision": [None, revision.number]},
     )
-    return _publish(
+    published = _publish(
         actor, revision.flag, revision.environment, state, revision.snapshot, note=revision.note, revision=revision
     )
+    if revision.snapshot.get("archived"):
+        _archive_when_unserved(actor, revision.flag)
+    _tell_authors(actor, revision, "approved")
+    return published
 
 
 @transaction.atomic
 def revision_reject(*, actor: Actor, revision_id: int, comment: str = "") -> FlagRevision:
-    revision, state = _access_pending(actor, revision_id, Scope.APPROVE)
+    revision, state = _access_pending(actor, revision_id)
     _close(
         actor,
         revision.flag,
@@ -651,7 +760,73 @@ def revision_reject(*, actor: Actor, revision_id: int, comment: str = "") -> Fla
         comment=comment or "Rejected",
         action="change_rejected",
     )
+    _tell_authors(actor, revision, "rejected")
     return revision
+
+
+# --- who is told --------------------------------------------------------------------------------------------------
+
+
+def _revision_label(revision: FlagRevision) -> str:
+    return f"{revision.flag.key} #{revision.number} in {revision.environment.name}"
+
+
+def _email_after_commit(users, subject: str, body: str) -> None:
+    # One message per person (nobody sees the others' addresses), queued after commit: no mail for a change that was
+    # rolled back, and a slow mail server never holds the request.
+    for email in sorted({user.email for user in users if user.email}):
+        transaction.on_commit(lambda email=email: send_email_task.enqueue(subject, body, [email]))
+
+
+def _ask_for_approval(actor: Actor, revision: FlagRevision) -> None:
+    """A change now awaits approval: tell everyone who may approve it (not its own contributors)."""
+    contributors = {revision.author_id, *(revision.contributors or [])}
+    approvers = [u for u in selectors.approver_users(revision.environment) if u.pk not in contributors]
+    label = _revision_label(revision)
+    notify_members(
+        workspace=actor.workspace,
+        user_ids=[u.pk for u in approvers],
+        kind="approval_requested",
+        entity_type="flag",
+        entity_id=revision.flag_id,
+        entity_label=label,
+        actor_user=actor.user,
+    )
+    url = settings.VALUELOOP_PUBLIC_URL.rstrip("/") + reverse("flags:approvals", args=[actor.workspace.slug])
+    who = actor.user.display_name if actor.user else "Valueloop"
+    changes = "\n".join(f"- {line}" for line in summary(revision.diff, revision.snapshot.get("rules"))) or "-"
+    _email_after_commit(
+        approvers,
+        f"Approval needed: {label}",
+        f"{who} asks for your approval of a change to {label} ({actor.workspace.name}).\n\n"
+        f"{revision.note or ''}\n{changes}\n\nReview it: {url}\n",
+    )
+
+
+def _tell_authors(actor: Actor, revision: FlagRevision, decision: str) -> None:
+    """The change was approved or rejected: tell the people who made it."""
+    authors = {revision.author_id, *(revision.contributors or [])} - {None}
+    label = f"{_revision_label(revision)} {decision}"
+    notify_members(
+        workspace=actor.workspace,
+        user_ids=authors,
+        kind="approval_decided",
+        entity_type="flag",
+        entity_id=revision.flag_id,
+        entity_label=label,
+        actor_user=actor.user,
+    )
+    members = [user for user, _ in members_with_roles(actor.workspace) if user.pk in authors and user != actor.user]
+    url = settings.VALUELOOP_PUBLIC_URL.rstrip("/") + reverse(
+        "flags:flag_revisions", args=[actor.workspace.slug, revision.flag_id]
+    )
+    who = actor.user.display_name if actor.user else "Valueloop"
+    comment = f"\n\nComment: {revision.review_comment}" if revision.review_comment else ""
+    _email_after_commit(
+        members,
+        f"Your change was {decision}: {label}",
+        f"{who} {decision} your change to {_revision_label(revision)}.{comment}\n\nHistory: {url}\n",
+    )
 
 
 @transaction.atomic
@@ -681,7 +856,7 @@ def revision_rollback(*, actor: Actor, revision_id: int) -> FlagRevision:
     _audit(actor, flag, "rolled_back", {"environment": [None, environment.key], "revision": [None, target.number]})
     if environment.requires_approval:
         published = state.published
-        return FlagRevision.objects.create(
+        pending = FlagRevision.objects.create(
             workspace=actor.workspace,
             flag=flag,
             environment=environment,
@@ -696,6 +871,8 @@ def revision_rollback(*, actor: Actor, revision_id: int) -> FlagRevision:
             contributors=[actor.user.pk] if actor.user else [],
             submitted_at=timezone.now(),
         )
+        _ask_for_approval(actor, pending)
+        return pending
     return _publish(actor, flag, environment, state, snapshot, note=note, rollback_of=target)
 
 
@@ -723,13 +900,22 @@ def environment_update(
     expected_version: int | None = None,
     requires_approval: bool | None = None,
     encrypted: bool | None = None,
+    approver_ids: list[int] | None = None,
 ) -> Environment:
+    """Change an environment's settings. ``approver_ids``: the members who alone may approve changes there (an empty
+    list: every member whose role may change flags); each must be a member whose role may change flags."""
     environment = selectors.access_environment(
         actor=actor, id=environment_id, scope=Scope.WORKSPACE_MANAGE, for_update=True
     )
     check_version(environment, expected_version)
     changes: dict[str, list[Any]] = {}
     fields = []
+    if approver_ids is not None:
+        wanted = _clean_approvers(actor, approver_ids)
+        current = set(environment.approvers.values_list("pk", flat=True))
+        if wanted != current:
+            environment.approvers.set(sorted(wanted))
+            changes["approvers"] = [sorted(current), sorted(wanted)]
     if requires_approval is not None and requires_approval != environment.requires_approval:
         changes["requires_approval"] = [environment.requires_approval, requires_approval]
         environment.requires_approval = requires_approval
@@ -739,7 +925,7 @@ def environment_update(
         changes["encrypted"] = [not encrypted, encrypted]
         environment.encryption_key = base64.b64encode(os.urandom(16)).decode() if encrypted else ""
         fields.append("encryption_key")
-    if not fields:
+    if not changes:
         return environment
     environment.version += 1
     environment.save(update_fields=[*fields, "version"])
@@ -747,6 +933,24 @@ def environment_update(
         payload.rebuild(environment)
     _environment_audit(actor, environment, "updated", changes)
     return environment
+
+
+def _clean_approvers(actor: Actor, approver_ids: list[int]) -> set[int]:
+    roles = {user.pk: (user, role) for user, role in members_with_roles(actor.workspace)}
+    for user_id in approver_ids:
+        if user_id not in roles:
+            raise Invalid(
+                f"User {user_id} is not a member of this workspace, so cannot approve its flag changes.",
+                fields={"approver_ids": f"{user_id} is not a member."},
+            )
+        user, role = roles[user_id]
+        if not has_scope(role, Scope.PORTFOLIO_WRITE):
+            raise Invalid(
+                f"{user.display_name} is a {Role(role).label.lower()}, who cannot change flags, so cannot approve "
+                "flag changes. Name an admin, product manager or product owner.",
+                fields={"approver_ids": f"{user.display_name} cannot change flags."},
+            )
+    return set(approver_ids)
 
 
 @transaction.atomic
@@ -796,6 +1000,7 @@ def group_create(*, actor: Actor, key: str, **data) -> SavedGroup:
     if SavedGroup.objects.filter(workspace=actor.workspace, key=key).exists():
         raise Invalid(f"A saved group with the key {key!r} already exists.", fields={"key": "Already taken."})
     group = SavedGroup(workspace=actor.workspace, key=key, **clean)
+    _refuse_if_served_under_approval(actor, key, clean, action="create")
     return create_audited(actor, group, entity_type="saved_group", fields=GROUP_FIELDS)
 
 
@@ -811,9 +1016,45 @@ def group_update(*, actor: Actor, group_id: int, expected_version: int | None = 
     if changes.get("kind", group.kind) != group.kind:
         current.update(attribute="", values=[], condition={})
     clean = clean_group({**current, **changes})
+    check_version(group, expected_version)
+    _refuse_if_served_under_approval(actor, group.key, {**current, **clean}, action="change")
     update_audited(actor, group, clean, entity_type="saved_group", expected_version=expected_version)
     _rebuild_all(actor.workspace)
     return group
+
+
+def _refuse_if_served_under_approval(actor: Actor, key: str, data: dict[str, Any], *, action: str) -> None:
+    """A saved group is resolved into every payload that uses it, so editing it in place would change what an
+    approval environment serves without an approved revision: refuse, naming the flags and the way through."""
+    groups = payload.workspace_groups(actor.workspace.pk)
+    definition = SavedGroup(workspace=actor.workspace, key=key, **{k: v for k, v in data.items() if k in GROUP_FIELDS})
+    proposed = {**groups, key: payload.group_definition(definition)}
+    for environment in ensure_environments(actor.workspace):
+        if not environment.requires_approval:
+            continue
+        before, after = payload.served_content(environment, groups), payload.served_content(environment, proposed)
+        if before == after:
+            continue
+        changed = sorted(flag for flag in after[0] if before[0].get(flag) != after[0].get(flag))
+        if before[1] != after[1]:
+            changed = sorted(set(changed) | _served_users(environment, key))
+        raise Conflict(
+            f"The saved group {key!r} is served in {environment.name} (by {', '.join(changed) or 'its rules'}), which "
+            f"requires approval, so a {action} here would change what {environment.name} serves without one. Create "
+            "a new saved group instead, point those rules at it and submit them for approval (then delete this one).",
+            code="served_under_approval",
+        )
+
+
+def _served_users(environment: Environment, key: str) -> set[str]:
+    states = FlagState.objects.filter(environment=environment, published__isnull=False).select_related(
+        "flag", "published"
+    )
+    return {
+        s.flag.key
+        for s in states
+        if any(key in (r.get("saved_groups") or []) for r in s.published.snapshot.get("rules") or [])
+    }
 
 
 def _group_users(group: SavedGroup) -> list[str]:

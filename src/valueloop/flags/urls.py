@@ -9,6 +9,11 @@ urlpatterns = [
     path("w/<slug:ws>/flags/", views.flag_list_view, name="flag_list"),
     path("w/<slug:ws>/flags/approvals/", views.approval_list_view, name="approvals"),
     path("w/<slug:ws>/flags/sdk/", views.sdk_view, name="sdk"),
+    path(
+        "w/<slug:ws>/flags/environments/<int:environment_id>/approvers/",
+        views.environment_approvers_view,
+        name="environment_approvers",
+    ),
     path("w/<slug:ws>/flags/groups/", views.group_list_view, name="group_list"),
     path("w/<slug:ws>/flags/groups/<int:group_id>/", views.group_detail_view, name="group_detail"),
     path("w/<slug:ws>/flags/<int:flag_id>/", views.flag_detail_view, name="flag_detail"),

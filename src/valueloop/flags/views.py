@@ -20,12 +20,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
 from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import public_page, workspace_page
+from valueloop.core.pages import posted, public_page, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.planning.facade import feature_choices
 
 from . import selectors, services
 from .diffs import summary
+from .forms import EnvironmentApproversForm
 from .models import RULE_KINDS, VALUE_TYPES
 from .selectors import ENV_STATES
 from .validation import parse_form_value, parse_json_text
@@ -274,11 +275,20 @@ def flag_detail_view(request, flag_id: int):
         action = request.POST.get("action", "update")
         try:
             if action == "archive":
-                services.flag_update(actor=actor, flag_id=flag.pk, archived=True)
-                messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
+                updated = services.flag_update(actor=actor, flag_id=flag.pk, archived=True)
+                if updated.archived_at is None:
+                    messages.success(
+                        request,
+                        f"Archiving {flag.key} awaits approval where approval is required; it is served there until "
+                        "someone approves.",
+                    )
+                else:
+                    messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
             elif action == "restore":
                 services.flag_update(actor=actor, flag_id=flag.pk, archived=False)
-                messages.success(request, f"{flag.key} restored.")
+                messages.success(
+                    request, f"{flag.key} restored; where approval is required it is served again once approved."
+                )
             else:
                 changes: dict[str, Any] = {
                     "description": request.POST.get("description", ""),
@@ -489,7 +499,7 @@ def flag_environment_view(request, flag_id: int, environment_id: int):
         "editable": actor.can(Scope.PORTFOLIO_WRITE)
         and flag.archived_at is None
         and (open_change is None or open_change.state == "draft"),
-        "can_approve": actor.can(Scope.APPROVE),
+        "can_approve": selectors.may_approve(actor, environment),
         "is_contributor": bool(open_change and actor.user.pk in (open_change.contributors or [])),
         **_nav(actor),
     }
@@ -608,10 +618,14 @@ def approval_list_view(request):
         return redirect("flags:approvals", actor.workspace.slug)
     pending = list(selectors.approval_list(actor=actor))
     user_id = actor.user.pk
+    may_approve: dict[int, bool] = {}
     for revision in pending:
         revision.changes = summary(revision.diff, revision.snapshot.get("rules"))
         revision.own = user_id == revision.author_id or user_id in (revision.contributors or [])
-    context = {"revisions": pending, "can_approve": actor.can(Scope.APPROVE), **_nav(actor)}
+        if revision.environment_id not in may_approve:
+            may_approve[revision.environment_id] = selectors.may_approve(actor, revision.environment)
+        revision.can_review = may_approve[revision.environment_id]
+    context = {"revisions": pending, **_nav(actor)}
     return render(request, "flags/approvals.html", context)
 
 
@@ -666,6 +680,22 @@ def sdk_view(request):
         **_nav(actor),
     }
     return render(request, "flags/sdk.html", context)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def environment_approvers_view(request, environment_id: int):
+    """Name the members who alone may approve changes in one environment (admins)."""
+    actor = request.actor
+    environment = selectors.access_environment(actor=actor, id=environment_id)
+    initial = {"approver_ids": [u.pk for u in environment.approvers.all()], "version": environment.version}
+    form = EnvironmentApproversForm(posted(request), actor=actor, initial=initial)
+    if form.is_bound and form.submit(services.environment_update, environment_id=environment.pk):
+        names = ", ".join(u.display_name for u in selectors.approver_users(form.result))
+        messages.success(request, f"Approvers of {environment.name} saved: {names or 'nobody'}.")
+        return redirect("flags:sdk", actor.workspace.slug)
+    context = {"environment": environment, "form": form, **_nav(actor)}
+    return render(request, "flags/approvers.html", context, status=400 if form.errors else 200)
 
 
 # --- saved groups -------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ __all__ = [
     "WorkspaceOut",
     "member_contacts",
     "member_user_ids",
+    "members_with_roles",
     "members_matching_handles",
     "membership_for",
     "membership_to_act_as",
@@ -182,3 +183,13 @@ def member_contacts(workspace: Workspace, roles) -> list[tuple[int, str]]:
             )
         )
     )
+
+
+def members_with_roles(workspace: Workspace) -> list[tuple[User, str]]:
+    """(user, role) of every active member of ``workspace``, ordered by name then email."""
+    memberships = (
+        Membership.objects.filter(workspace=workspace, user__is_active=True)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+    return [(m.user, m.role) for m in memberships]
