@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from valueloop.collaboration.facade import thread_context
 from valueloop.core.errors import Invalid
+from valueloop.core.money import format_money, format_money_compact
 from valueloop.core.pages import Slices, paginate_page, posted, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.engines import forecasting as fc
@@ -39,7 +40,7 @@ from .forms import (
     urgency_label,
 )
 from .models import FEATURE_STATUS, FRAMEWORKS, THROUGHPUT_SOURCES
-from .templatetags.planning_format import money, num
+from .templatetags.planning_format import num
 
 RANK_PAGE_SIZE = 50
 
@@ -209,17 +210,17 @@ def _cells(row: selectors.RankRow, framework: str, currency: str) -> list[Cell]:
     f = row.feature
     if framework in ("cd3", "cod"):
         cod_title = ""
-        cod_text = money(f.cod_per_week)
+        cod_text = format_money(f.cod_per_week)
         if f.urgency == "fixed_date" and row.latest_start:
             if row.cod_now == 0:
-                cod_text = f"0 until {row.latest_start:%d %b}"
+                cod_text = f"{format_money(0)} until {row.latest_start:%d %b}"
                 cod_title = (
                     f"Fixed date: no Cost of Delay until the latest start {row.latest_start:%Y-%m-%d}, "
-                    f"then {money(f.cod_per_week, currency)} per week"
+                    f"then {format_money(f.cod_per_week)} per week"
                 )
             else:
                 cod_title = f"Fixed date: past the latest start {row.latest_start:%Y-%m-%d}"
-        cells = [Cell(f"Cost of Delay ({currency}/wk)", cod_text, cod_title)]
+        cells = [Cell("Cost of Delay per week", cod_text, cod_title)]
         if framework == "cd3":
             duration = num(f.duration_likely)
             if f.duration_low is not None or f.duration_high is not None:
@@ -249,7 +250,7 @@ def _cells(row: selectors.RankRow, framework: str, currency: str) -> list[Cell]:
         ]
     if framework == "opportunity":
         return [Cell("Problem", f.problem.title if f.problem else "—", numeric=False)]
-    return [Cell("Cost of Delay", money(f.cod_per_week)), Cell("Duration (wk)", num(f.duration_likely))]
+    return [Cell("Cost of Delay", format_money(f.cod_per_week)), Cell("Duration (wk)", num(f.duration_likely))]
 
 
 def _headers(framework: str, currency: str) -> list[Cell]:
@@ -608,7 +609,7 @@ def sequence_view(request):
     if strategies:
         chart = charts.bars(
             [(s["label"], s["total_delay_cost"], s["strategy"] == "cd3") for s in strategies],
-            value_format=lambda v: money(v, currency),
+            value_format=format_money_compact,
         )
     worst = max(strategies, key=lambda s: s["cd3_saving"], default=None)
     current = next((s for s in strategies if s["strategy"] == "current"), None)
