@@ -563,8 +563,8 @@ def economics_view(request):
         seq_before, seq_after = result["sequence_before"], result["sequence_after"]
         context["sequence_change"] = (
             {
-                "before": seq_before.costs[fc.Strategy.CD3].total_delay_cost,
-                "after": seq_after.costs[fc.Strategy.CD3].total_delay_cost,
+                "before": selectors.order_total(seq_before.costs[fc.Strategy.CD3]),
+                "after": selectors.order_total(seq_after.costs[fc.Strategy.CD3]),
             }
             if seq_before and seq_after
             else None
