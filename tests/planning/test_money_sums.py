@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import token_client
 from valueloop.planning import selectors, services
 
 
@@ -38,6 +39,16 @@ def test_team_schedule__total_is_the_exact_sum_of_its_rows(cents_features) -> No
     view = selectors.team_schedule(actor=cents_features.actor_a)
     assert view.total_delay_cost == Decimal("0.90") and isinstance(view.total_delay_cost, Decimal)
     assert [i["delay_cost"] for i in view.items] == [Decimal("0.70"), Decimal("0.20")]
+
+
+def test_sequence_api__sends_the_exact_total_as_a_decimal_string(cents_features) -> None:
+    client = token_client(cents_features.actor_a)
+    body = client.get("/api/v1/planning/sequence").json()
+    cd3 = next(s for s in body["strategies"] if s["strategy"] == "cd3")
+    assert cd3["total_delay_cost"] == {"amount": "0.90", "currency": "USD"}
+    schedule = client.get("/api/v1/planning/schedule").json()
+    assert schedule["total_delay_cost"] == {"amount": "0.90", "currency": "USD"}
+    assert [i["delay_cost"]["amount"] for i in schedule["items"]] == ["0.70", "0.20"]
 
 
 def test_cod_suggestion__is_decimal_cents(world, monkeypatch) -> None:
