@@ -119,7 +119,7 @@ def test_parse_money__reads_what_people_type(text, amount) -> None:
     ("text", "message"),
     [
         ("", "Enter an amount"),
-        ("twelve", "is not a number"),
+        ("twelve", "'twelve' is not an amount; enter e.g. 12500 or 12,500.50."),
         ("-5", "cannot be negative"),
         ("£12", "The amount is in GBP, but this field is in EUR."),
         ("12 XYZ", "Unknown currency 'XYZ'"),

@@ -323,22 +323,39 @@ def _normalise_separators(s: str, raw: str) -> str:
     return mantissa + exponent
 
 
+def read_money(
+    text: str,
+    *,
+    currency: str | None = None,
+    maximum: Decimal | None = None,
+    label: str = "The amount",
+    negative_ok: bool = False,
+) -> Decimal:
+    """What a person typed as an amount in ``currency`` ("12,500.50", "12.500,50 €", "€12,500"), as a Decimal in
+    cents; ``AmountError`` with a sentence for them when it is not one. A currency written with the amount must be
+    ``currency``: nothing is converted silently."""
+    try:
+        amount, written = parse_amount(text, what=label, maximum=maximum, negative_ok=negative_ok)
+    except AmountError as exc:
+        if str(exc) == "empty":
+            raise AmountError("Enter an amount, e.g. 12500 or 12,500.50.") from None
+        reason = str(exc)
+        if reason.endswith("is not a number"):
+            raise AmountError(f"{reason[: -len('is not a number')]}is not an amount; enter e.g. 12500 or 12,500.50.")
+        raise AmountError(f"{reason[:1].upper()}{reason[1:]}.") from None
+    if written is not None and currency is not None and written != currency:
+        raise AmountError(f"The amount is in {written}, but this field is in {currency}.")
+    return amount
+
+
 def parse_money(
     text: str, *, field: str, currency: str | None = None, maximum: Decimal | None = None, label: str = "The amount"
 ) -> Decimal:
-    """What a person typed as an amount in ``currency``; ``Invalid`` naming ``field`` when it is not one.
-
-    A currency written with the amount ("€12", "12 USD") must be ``currency``: nothing is converted silently.
-    """
+    """``read_money`` for a service: ``Invalid`` naming ``field`` when the text is not an amount."""
     try:
-        amount, written = parse_amount(text, what=label, maximum=maximum)
+        return read_money(text, currency=currency, maximum=maximum, label=label)
     except AmountError as exc:
-        reason = "enter an amount, e.g. 12500 or 12,500.50" if str(exc) == "empty" else str(exc)
-        raise Invalid(f"{label}: {reason}.", fields={field: f"{reason[:1].upper()}{reason[1:]}."}) from None
-    if written is not None and currency is not None and written != currency:
-        message = f"The amount is in {written}, but this field is in {currency}."
-        raise Invalid(message, fields={field: message})
-    return amount
+        raise Invalid(f"{label}: {exc}", fields={field: str(exc)}) from None
 
 
 def convert(amount: Decimal, rate: Decimal) -> Decimal:

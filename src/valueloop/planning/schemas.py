@@ -45,15 +45,7 @@ if TYPE_CHECKING:
     )
 
 # Money fields of a feature, sent as ``MoneyOut`` ({"amount": "12500.00", "currency": "EUR"}).
-MONEY_FIELDS = (
-    "cod_increase_revenue",
-    "cod_protect_revenue",
-    "cod_reduce_cost",
-    "cod_reduce_risk",
-    "cod_per_week",
-    "fixed_date_penalty",
-    "urgency_rise_per_week",
-)
+MONEY_FIELDS = (*scoring.MONEY_INPUTS, "cod_per_week")
 
 # Choices come from the models (and the engines), so a new status or framework cannot be forgotten here.
 FeatureStatus = choice_literal(FEATURE_STATUS)
