@@ -86,9 +86,12 @@ def known_locales() -> frozenset[str]:
     return frozenset(locale_identifiers())
 
 
-def locale_choices() -> list[tuple[str, str]]:
-    """(identifier, "Deutsch (Schweiz) — de_CH") for a picker, sorted by identifier."""
-    return [(code, f"{_locale(code).get_display_name(code)} — {code}") for code in sorted(known_locales())]
+@cache
+def locale_choices() -> tuple[tuple[str, str], ...]:
+    """(identifier, "German (Switzerland) — de_CH") for a picker, sorted by identifier. Names are English, read
+    from English's data only: naming each locale in its own language would load all ~1,100 locales' data."""
+    english = Locale.parse("en")
+    return tuple((code, f"{Locale.parse(code).get_display_name(english)} — {code}") for code in sorted(known_locales()))
 
 
 def validate_locale(value: str) -> None:
