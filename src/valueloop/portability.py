@@ -33,6 +33,7 @@ from valueloop.collaboration import services as collaboration
 from valueloop.collaboration.models import Comment, Notification
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import DomainError
+from valueloop.core.money import DEFAULT_LOCALE, known_locales
 from valueloop.core.permissions import Role
 from valueloop.core.tenancy import Actor
 from valueloop.workspaces import services as workspaces
@@ -122,6 +123,7 @@ def workspace_export(*, workspace: Workspace) -> ExportResult:
             "slug": workspace.slug,
             "timezone": workspace.timezone,
             "currency": workspace.currency,
+            "locale": workspace.locale,
         },
         "members": [
             {"email": m.user.email, "name": m.user.name, "handle": m.user.handle, "role": m.role,
@@ -241,6 +243,9 @@ def _validate(doc: Any, slug: str | None, admin_email: str | None) -> _Plan:
     currency = check.text(ws, "workspace", "currency", required=False, max_length=3) or "USD"
     if currency not in CURRENCIES:
         check.error("workspace.currency", f"{currency!r} is not one of {', '.join(CURRENCIES)}")
+    locale = check.text(ws, "workspace", "locale", required=False, max_length=20) or DEFAULT_LOCALE
+    if locale not in known_locales():
+        check.error("workspace.locale", f"{locale!r} is not a known locale (e.g. en, de, fr, de_CH)")
     slug_path = "--slug" if slug else "workspace.slug"
     slug = slug or check.text(ws, "workspace", "slug", required=True, max_length=60)
     if slug:
@@ -357,7 +362,7 @@ def _validate(doc: Any, slug: str | None, admin_email: str | None) -> _Plan:
     if check.errors:
         raise ImportInvalid(check.errors)
     return _Plan(
-        workspace={"name": name, "slug": slug, "timezone": tz_name, "currency": currency},
+        workspace={"name": name, "slug": slug, "timezone": tz_name, "currency": currency, "locale": locale},
         members=members, products=products, areas=areas, comments=comments, owner_email=owner,
     )
 
@@ -427,7 +432,7 @@ def _write(plan: _Plan, *, dry_run: bool) -> ImportResult:
     try:
         workspace = workspaces.workspace_create(
             user=owner, name=ws["name"], timezone_name=ws["timezone"], currency=ws["currency"], via="cli",
-            slug=ws["slug"],
+            slug=ws["slug"], locale=ws["locale"],
         )
     except DomainError as exc:
         raise _at("workspace", exc) from exc

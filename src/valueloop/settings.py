@@ -153,6 +153,8 @@ TEMPLATES = [
                 "valueloop.core.context_processors.actor_scopes",
                 "valueloop.collaboration.context_processors.notifications",
             ],
+            # Money prints one way everywhere: the filters are there without a {% load %}.
+            "builtins": ["valueloop.core.templatetags.money"],
         },
     }
 ]

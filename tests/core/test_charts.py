@@ -232,3 +232,14 @@ def test_bar_chart__whole_numbers_have_no_half_ticks():
     assert "0.5" in ticks(charts.bar_chart("Counts", ["a", "b", "c"], series))
     whole = ticks(charts.bar_chart("Counts", ["a", "b", "c"], series, whole_numbers=True))
     assert [t for t in whole if t[0].isdigit()][:3] == ["0", "1", "2"]
+
+
+def test_scales_accept_decimal_money():
+    """Planning's money sums are Decimals (exact); the chart scales place them like floats."""
+    from decimal import Decimal
+
+    from valueloop.core import charts
+
+    rows = [("CD3", Decimal("1200.50"), True), ("As is", Decimal("2400.00"), False)]
+    chart = charts.row_bars("Total delay cost", rows, value_format=str)
+    assert "<svg" in chart.svg and chart.table.rows[0][0] == "CD3"

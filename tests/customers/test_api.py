@@ -50,7 +50,8 @@ def test_customer_list__filters_sort_and_total(world, api, accounts):
     assert names(api.get("/api/v1/customers")) == ["Big Bank", "Gone Ltd", "Mid Corp", "Small Shop"]
     body = api.get("/api/v1/customers?sort=-arr").json()
     assert [i["name"] for i in body["items"]][:3] == ["Big Bank", "Mid Corp", "Small Shop"]
-    assert (body["arr_total"], body["currency"], body["count"]) == ("560000.00", "USD", 4)
+    assert body["arr_total"] == {"amount": "560000.00", "currency": "USD"}
+    assert (body["currency"], body["count"]) == ("USD", 4)
     assert names(api.get("/api/v1/customers?segment=smb")) == ["Gone Ltd", "Small Shop"]
     assert names(api.get("/api/v1/customers?lifecycle=trial")) == ["Small Shop"]
     assert names(api.get("/api/v1/customers?health=at_risk")) == ["Mid Corp"]
@@ -60,7 +61,10 @@ def test_customer_list__filters_sort_and_total(world, api, accounts):
     assert names(api.get("/api/v1/customers?owner_id=0")) == ["Gone Ltd", "Mid Corp", "Small Shop"]
     body = api.get("/api/v1/customers?arr_min=5000&arr_max=60000").json()
     assert [i["name"] for i in body["items"]] == ["Mid Corp", "Small Shop"]
-    assert body["arr_total"] == "60000.00"  # Mid Corp: EUR 50,000 at 1.1
+    assert body["arr_total"] == {"amount": "60000.00", "currency": "USD"}  # Mid Corp: EUR 50,000 at 1.1
+    mid = body["items"][0]
+    assert mid["arr"] == {"amount": "50000.00", "currency": "EUR"} and mid["arr_currency"] == "EUR"
+    assert mid["arr_base"] == {"amount": "55000.00", "currency": "USD"}
     assert names(api.get("/api/v1/customers?search=bigbank")) == ["Big Bank"]
     assert api.get("/api/v1/customers?sort=arr_base").status_code == 422
     assert api.get("/api/v1/customers?arr_min=-1").status_code == 422
@@ -74,7 +78,8 @@ def test_customer_crud__create_get_patch_with_version_archive_delete(world, api)
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["arr"], body["arr_base"], body["arr_currency"], body["version"]) == ("1200.50", "1200.50", "USD", 1)
+    money = {"amount": "1200.50", "currency": "USD"}
+    assert (body["arr"], body["arr_base"], body["arr_currency"], body["version"]) == (money, money, "USD", 1)
     url = f"/api/v1/customers/{body['id']}"
     patch = api.patch(url, data=json.dumps({"plan": "Growth", "version": 1}), content_type="application/json")
     assert patch.status_code == 200 and patch.json()["version"] == 2

@@ -310,7 +310,8 @@ def test_api__create_list_summary_update_delete(world):
     listing = client.get(f"/api/v1/evidence?target_type=feature&target_id={world.feature_a.pk}").json()
     assert listing["count"] == 1
     summary = client.get(f"/api/v1/features/{world.feature_a.pk}/evidence-summary").json()
-    assert summary["count"] == 1 and summary["accounts"] == 1 and summary["arr"] == "2000.00"
+    assert summary["count"] == 1 and summary["accounts"] == 1
+    assert summary["arr"] == {"amount": "2000.00", "currency": "USD"}
     assert summary["strongest"][0]["id"] == body["id"]
     patched = client.patch(
         f"/api/v1/evidence/{body['id']}", json.dumps({"importance": 1}), content_type="application/json"

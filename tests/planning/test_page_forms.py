@@ -3,6 +3,8 @@ beside the field and nothing written; never a 500. One view per form: each form 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
@@ -70,7 +72,8 @@ def test_feature_inputs_view__bad_inputs_beside_their_fields(world, pm):
         url, {"urgency": "someday", "cod_increase_revenue": "lots", "deadline": "31/12/2026", "team_id": team_b.pk}
     )
     assert response.status_code == 400
-    assert error_beside(response, "fd-cod_increase_revenue") == "Enter a number, e.g. 1250 or 2.5."
+    not_an_amount = "'lots' is not an amount; enter e.g. 12500 or 12,500.50."
+    assert error_beside(response, "fd-cod_increase_revenue") == not_an_amount
     assert "Select a valid choice" in error_beside(response, "fd-urgency")
     assert error_beside(response, "fd-deadline") == "Enter a date as YYYY-MM-DD, e.g. 2026-03-31."
     assert error_beside(response, "fd-team_id").startswith("No such team in this workspace")
@@ -256,3 +259,18 @@ def test_write_forms__read_only_roles_get_403_before_any_validation(world):
         f"/w/{ws}/planning/kano/",
     ):
         assert client.post(url, {"title": ""}).status_code == 403, url
+
+
+def test_feature_inputs_view__money_reads_as_the_workspace_writes_it(world, pm):
+    """In a German workspace "12.500,50 €" is 12,500.50 (the number reader took it for 12.5005); an amount in another
+    currency is refused beside its field, not converted."""
+    from valueloop.workspaces.services import workspace_update
+
+    workspace_update(actor=world.actor_a, currency="EUR", locale="de")
+    url = f"/w/{world.ws_a.slug}/features/{world.feature_a.pk}/inputs/"
+    assert pm.post(url, {"cod_increase_revenue": "12.500,50 €", "duration_likely": "1,5"}).status_code == 302
+    feature = Feature.objects.get(pk=world.feature_a.pk)
+    assert feature.cod_increase_revenue == Decimal("12500.50") and feature.duration_likely == Decimal("1.5")
+    refused = pm.post(url, {"cod_reduce_cost": "£300"})
+    assert refused.status_code == 400
+    assert error_beside(refused, "fd-cod_reduce_cost") == "The amount is in GBP, but this field is in EUR."

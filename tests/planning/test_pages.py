@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
@@ -283,7 +285,7 @@ def test_cod_suggestion__from_the_requesting_accounts_arr(world, pm, monkeypatch
     from valueloop.planning.selectors import cod_suggestion
 
     suggestion = cod_suggestion(actor=world.actor_a, feature_id=world.feature_a.pk)
-    assert suggestion["protect_revenue"] == 1000.0 and suggestion["accounts"] == 4
+    assert suggestion["protect_revenue"] == Decimal("1000.00") and suggestion["accounts"] == 4
     assert "If 10% of that is at risk" in suggestion["basis"]
 
 

@@ -98,8 +98,10 @@ def test_ranking__fixed_date_costs_nothing_until_the_latest_start(world):
     )
     body = token_client(world.actor_a).get("/api/v1/planning/ranking").json()
     by_title = {i["title"]: i for i in body["items"]}
-    assert by_title["Regulation"]["cost_of_delay_now"] == 0 and by_title["Regulation"]["score"] == 0
-    assert by_title["Overdue rule"]["cost_of_delay_now"] == 900 and by_title["Overdue rule"]["rank"] == 1
+    assert by_title["Regulation"]["cost_of_delay_now"] == {"amount": "0.00", "currency": "USD"}
+    assert by_title["Regulation"]["score"] == 0
+    assert by_title["Overdue rule"]["cost_of_delay_now"] == {"amount": "900.00", "currency": "USD"}
+    assert by_title["Overdue rule"]["rank"] == 1
     # A fixed-date item that lost its deadline outside the service is still listed, with the reason.
     Feature.objects.filter(title="Regulation").update(deadline=None)
     body = token_client(world.actor_a).get("/api/v1/planning/ranking").json()
@@ -166,7 +168,9 @@ def test_prioritisation_api__get_put_and_per_field_errors(world):
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["cod_per_week"] == 1250.5 and body["cd3"] == 625.25 and body["cd3_low"] == 312.625
+    assert body["cod_per_week"] == {"amount": "1250.50", "currency": "USD"}
+    assert body["cod_reduce_cost"] == {"amount": "250.50", "currency": "USD"} and body["cod_reduce_risk"] is None
+    assert body["cd3"] == 625.25 and body["cd3_low"] == 312.625
     assert body["suggestion"]["basis"].startswith("No requesting accounts")
     bad = put(client, url, {"duration_likely": 0, "urgency": "fixed_date", "rice_confidence": 70})
     assert bad.status_code == 422
@@ -194,11 +198,12 @@ def test_sequence__reproduces_black_swan_farmings_example(world):
         )
         assert response.status_code == 200, response.content
     body = client.get("/api/v1/planning/sequence").json()
-    costs = {s["strategy"]: s["total_delay_cost"] for s in body["strategies"]}
-    savings = {s["strategy"]: s["cd3_saving"] for s in body["strategies"]}
-    assert costs["fifo"] == 69_000 and costs["cd3"] == 27_000
-    assert savings["fifo"] == 42_000 and body["best"] == "cd3"
-    assert costs["current"] == 27_000  # no hand moves: the backlog is in CD3 order
+    assert {s["total_delay_cost"]["currency"] for s in body["strategies"]} == {"USD"}
+    costs = {s["strategy"]: s["total_delay_cost"]["amount"] for s in body["strategies"]}
+    savings = {s["strategy"]: s["cd3_saving"]["amount"] for s in body["strategies"]}
+    assert costs["fifo"] == "69000.00" and costs["cd3"] == "27000.00"
+    assert savings["fifo"] == "42000.00" and body["best"] == "cd3"
+    assert costs["current"] == "27000.00"  # no hand moves: the backlog is in CD3 order
     assert [i["title"] for i in body["items"]] == ["B", "C", "A"]
     # The product owner puts A first by hand: the current order now costs what FIFO does.
     a = Feature.objects.get(workspace=world.ws_a, title="A")
@@ -206,7 +211,7 @@ def test_sequence__reproduces_black_swan_farmings_example(world):
     assert moved.status_code == 201, moved.content
     body = client.get("/api/v1/planning/sequence").json()
     current = next(s for s in body["strategies"] if s["strategy"] == "current")
-    assert current["total_delay_cost"] == 69_000 and current["cd3_saving"] == 42_000  # A, B, C
+    assert current["total_delay_cost"]["amount"] == "69000.00" and current["cd3_saving"]["amount"] == "42000.00"
     backlog = client.get("/api/v1/planning/backlog").json()
     assert backlog["items"][0]["title"] == "A" and backlog["items"][0]["last_move_reason"] == "CEO ask"
     no_reason = post(client, "/api/v1/planning/backlog/moves", {"feature_id": a.pk, "to_position": 2, "reason": " "})
@@ -290,7 +295,10 @@ def test_whatif_api__reranks_without_saving(world):
     ).json()
     row = next(i for i in body["items"] if i["feature_id"] == slow.pk)
     assert (row["rank"], row["whatif_rank"]) == (2, 1) and row["whatif_score"] == 3000
-    assert body["cd3_total_delay_cost_after"] < body["cd3_total_delay_cost_before"]
+    before_cost, after_cost = body["cd3_total_delay_cost_before"], body["cd3_total_delay_cost_after"]
+    # Quick (1000/wk, 1 wk) then Slow (3000/wk, 6 wk) costs 1000 + 3000 * 7; in the what-if Slow goes first.
+    assert before_cost == {"amount": "22000.00", "currency": "USD"}
+    assert after_cost == {"amount": "5000.00", "currency": "USD"}
     assert (AuditEvent.objects.count(), ScoreChange.objects.count(), Feature.objects.get(pk=slow.pk).version) == before
     assert Feature.objects.get(pk=slow.pk).duration_likely == 6
     other = post(client, "/api/v1/planning/ranking/what-if", {"changes": [{"feature_id": world.feature_b.pk}]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -113,7 +114,8 @@ def test_api__list_detail_rename_and_emerging(themed, world):
     client = token_client(themed.pm)
     listing = client.get("/api/v1/themes?sort=arr").json()
     assert listing["count"] == len(themed.themes())
-    arrs = [t["arr"] for t in listing["items"]]
+    assert {t["arr"]["currency"] for t in listing["items"]} == {themed.ws.currency}
+    arrs = [Decimal(t["arr"]["amount"]) for t in listing["items"]]
     assert arrs == sorted(arrs, reverse=True)
     theme = listing["items"][0]
     detail = client.get(f"/api/v1/themes/{theme['id']}").json()

@@ -80,6 +80,23 @@ def choice_literal(*choices: Iterable[tuple[Any, Any]], extra: tuple = ()) -> An
     return Literal[values]  # type: ignore[valid-type]
 
 
+class MoneyOut(Schema):
+    """Money in the API, in every app: the exact amount as a decimal string (never a float) and its ISO 4217
+    currency. Build it with ``core.money.money_out(amount, currency)``."""
+
+    amount: str = Field(..., pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12500.00"])
+    currency: str = Field(..., pattern=r"^[A-Z]{3}$", examples=["EUR"])
+
+
+def workspace_money(obj: Any, name: str, context: dict) -> dict[str, str] | None:
+    """``MoneyOut`` data for ``obj``'s amount ``name`` (a dict key or an attribute), in the workspace currency of the
+    request's actor: for a schema resolver, ``resolve_arr(obj, context)``, of an amount a selector rolled up."""
+    from .money import money_out
+
+    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name)
+    return money_out(value, context["request"].auth.workspace.currency)
+
+
 class FieldError(Schema):
     field: str
     message: str

@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -24,6 +25,7 @@ from django.forms.utils import ErrorList
 
 from .api_support import MAX_ID
 from .errors import DomainError
+from .money import AmountError, read_money
 from .permissions import Scope
 
 
@@ -184,6 +186,31 @@ class IsoDateField(forms.DateField):
         kwargs.setdefault("input_formats", ["%Y-%m-%d"])
         kwargs.setdefault("error_messages", {"invalid": "Enter a date as YYYY-MM-DD, e.g. 2026-03-31."})
         super().__init__(**kwargs)
+
+
+class MoneyField(forms.CharField):
+    """An amount as people type it in any locale ("12,500.50", "12.500,50 €", "€12,500"), read by
+    ``core.money.read_money`` into a Decimal in cents; blank is None. A currency typed with it must be ``currency``
+    (the workspace's). Ranges (negative, too large) are the service's business, with its messages."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def __init__(self, *, currency: str | None = None, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.currency = currency
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return read_money(text, currency=self.currency, negative_ok=True)
+        except AmountError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+    def prepare_value(self, value):
+        return format(value.normalize(), "f") if isinstance(value, Decimal) else value
 
 
 class ReasonField(forms.CharField):

@@ -25,6 +25,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from . import money
 from .errors import NotFound, PermissionDenied
 from .permissions import Role, Scope
 from .tenancy import Actor
@@ -49,9 +50,12 @@ def workspace_page(scope: Scope | None = Scope.WORKSPACE_READ):
             request.actor = actor  # set before the scope check so the 403 page keeps the workspace shell
             if request.session.get("workspace_id") != membership.workspace_id:
                 request.session["workspace_id"] = membership.workspace_id
-            # Times on workspace pages read in the workspace's time zone (stored in UTC); pages render
-            # inside the view, so the override covers them and ends with the request.
-            with timezone.override(zoneinfo.ZoneInfo(membership.workspace.timezone)):
+            # Times on workspace pages read in the workspace's time zone (stored in UTC), money in its currency and
+            # locale; pages render inside the view, so the overrides cover them and end with the request.
+            with (
+                timezone.override(zoneinfo.ZoneInfo(membership.workspace.timezone)),
+                money.for_workspace(membership.workspace),
+            ):
                 if scope is not None and not actor.can(scope):
                     return _forbidden(request, f"Your role ({actor.role.label}) cannot open this page.")
                 try:

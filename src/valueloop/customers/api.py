@@ -5,6 +5,7 @@ from ninja import Field, File, Form, Query, Router, Status, UploadedFile
 
 from valueloop.core.api_support import PageParams, PathId, StrictSchema, page_schema, paginate, requires, responses
 from valueloop.core.errors import Invalid
+from valueloop.core.money import money_out
 from valueloop.core.permissions import Scope
 
 from . import facade, importing, selectors, services
@@ -60,8 +61,8 @@ def customer_list(request, params: Query[CustomerListParams]):
         sort=params.sort,
     )
     page = paginate(query, params)
-    page["arr_total"] = selectors.arr_total(query)
     page["currency"] = request.auth.workspace.currency
+    page["arr_total"] = money_out(selectors.arr_total(query), page["currency"])
     return page
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import BeforeValidator, PlainSerializer, Strict
 
-from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, MoneyOut, PageParams, StrictBody, page_schema
+from valueloop.core.money import money_out
 
 from .models import HEALTH, LIFECYCLE, SEGMENTS
 
@@ -45,7 +46,6 @@ Amount = Annotated[
     BeforeValidator(_amount),
     Strict(False),
 ]
-AmountOut = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
 Rate = Annotated[
     Decimal,
     Field(gt=0, lt=Decimal("10000000000"), decimal_places=8, description="Units of the workspace currency per unit"),
@@ -66,9 +66,9 @@ class CustomerOut(Schema):
     domain: str
     segment: str
     plan: str
-    arr: AmountOut
+    arr: MoneyOut = Field(..., description="ARR in the account's own currency (arr_currency)")
     arr_currency: str
-    arr_base: AmountOut = Field(..., description="ARR in the workspace currency (used for every roll-up)")
+    arr_base: MoneyOut = Field(..., description="ARR in the workspace currency (used for every roll-up)")
     lifecycle: str
     region: str
     owner: OwnerOut | None
@@ -79,6 +79,15 @@ class CustomerOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+    @staticmethod
+    def resolve_arr(obj) -> dict:
+        return money_out(obj.arr, obj.arr_currency)
+
+    @staticmethod
+    def resolve_arr_base(obj, context) -> dict:
+        # The workspace currency is the actor's (every customer answered is in the actor's workspace).
+        return money_out(obj.arr_base, context["request"].auth.workspace.currency)
 
 
 class CustomerIn(StrictBody):
@@ -130,7 +139,7 @@ class CustomerPageOut(Schema):
     page: int
     page_size: int
     pages: int
-    arr_total: AmountOut = Field(..., description="Sum of arr_base over every matching account")
+    arr_total: MoneyOut = Field(..., description="Sum of arr_base over every matching account")
     currency: str
 
 

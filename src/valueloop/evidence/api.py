@@ -1,6 +1,7 @@
 from ninja import Query, Router, Status
 
 from valueloop.core.api_support import BodyId, PageParams, PathId, paginate, requires, responses
+from valueloop.core.money import money_out
 from valueloop.core.permissions import Scope
 
 from . import facade, selectors, services
@@ -72,9 +73,12 @@ def evidence_delete(request, evidence_id: PathId):
 def _summary(actor, target_type: str, target_id: int) -> dict:
     selectors.access_target(actor=actor, target_type=target_type, target_id=target_id)
     panel = facade.evidence_panel(actor=actor, target_type=target_type, target_id=target_id)["evidence"]
-    keys = ("target_type", "target_id", "count", "accounts", "arr", "currency", "by_segment", "by_persona", "newest")
+    keys = ("target_type", "target_id", "count", "accounts", "currency", "by_persona", "newest")
+    currency = panel["currency"]
     return {
         **{key: panel[key] for key in keys},
+        "arr": money_out(panel["arr"], currency),
+        "by_segment": [{**segment, "arr": money_out(segment["arr"], currency)} for segment in panel["by_segment"]],
         "strongest": panel["quotes"],
         "months": [m.__dict__ for m in panel["months"]],
     }

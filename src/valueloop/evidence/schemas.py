@@ -1,11 +1,9 @@
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import PlainSerializer
 
-from valueloop.core.api_support import BodyId, StrictBody, choice_literal, page_schema
+from valueloop.core.api_support import BodyId, MoneyOut, StrictBody, choice_literal, page_schema
 
 from .models import EVIDENCE_IMPORTANCE, LOOP_STATUS, TARGET_TYPES
 
@@ -21,7 +19,6 @@ Importance = Annotated[
     ),
 ]
 Offset = Annotated[int, Field(ge=0, le=100000, description="Code-point offset into the feedback item's text")]
-Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
 
 
 class EvidenceIn(StrictBody):
@@ -66,7 +63,7 @@ class SegmentOut(Schema):
     segment: str
     label: str
     accounts: int
-    arr: Money
+    arr: MoneyOut
     items: int
 
 
@@ -88,7 +85,7 @@ class EvidenceSummaryOut(Schema):
     target_id: int
     count: int
     accounts: int = Field(..., description="Unique accounts (archived accounts left out)")
-    arr: Money = Field(..., description="ARR of those accounts, each counted once, in the workspace currency")
+    arr: MoneyOut = Field(..., description="ARR of those accounts, each counted once, in the workspace currency")
     currency: str
     by_segment: list[SegmentOut]
     by_persona: list[EvidencePersonaOut]

@@ -19,6 +19,8 @@ import random
 
 from django.utils import timezone
 
+from valueloop.core.money import format_money
+
 from . import services
 from .importing import Row
 from .models import FeedbackItem
@@ -525,7 +527,8 @@ def _items(rng, total: int, prefix: str, customers, contacts_by_customer, person
     """(row, status) for ``total`` items; every draw happens whatever exists already."""
     now = timezone.now()
     customer_cum = list(itertools.accumulate(max(1.0, float(c.arr_base) ** 0.5) for c in customers))
-    arr_labels = {c.pk: f"{float(c.arr_base):,.0f} EUR ARR" for c in customers}
+    # The demo workspace is in euros; whole euros, printed as the pages print money ("€14,536,007 ARR").
+    arr_labels = {c.pk: f"{format_money(round(c.arr_base), 'EUR', 'en')} ARR" for c in customers}
     out: list[tuple[Row, str]] = []
     for n in range(total):
         theme = _weighted(rng, THEME_WEIGHTS)

@@ -160,7 +160,7 @@ def ranking_get(request, params: Query[RankingParams]):
         page=params.page,
         page_size=params.page_size,
     )
-    return ranking_out(view, rows, params)
+    return ranking_out(view, rows, params, currency=request.auth.workspace.currency)
 
 
 @router.post("/planning/ranking/what-if", response=responses(WhatIfOut), operation_id="planning_ranking_whatif")
@@ -173,7 +173,10 @@ def ranking_whatif(request, payload: WhatIfIn):
         )
         for c in payload.changes
     ]
-    return whatif_out(selectors.whatif(actor=request.auth, overrides=overrides, framework=payload.framework))
+    return whatif_out(
+        selectors.whatif(actor=request.auth, overrides=overrides, framework=payload.framework),
+        currency=request.auth.workspace.currency,
+    )
 
 
 @router.get("/planning/sequence", response=responses(SequenceOut), operation_id="planning_sequence_get")

@@ -23,6 +23,7 @@ from valueloop.core.forms import (
     FilterForm,
     IdField,
     IsoDateField,
+    MoneyField,
     PageForm,
     ProductAreaForm,
     ReasonField,
@@ -34,7 +35,7 @@ from valueloop.core.permissions import Scope
 from valueloop.discovery.facade import problem_choices
 from valueloop.workspaces.facade import product_choices
 
-from . import selectors, services
+from . import scoring, selectors, services
 from .models import (
     COD_COMPONENTS,
     DELIVERY_STATUS,
@@ -249,6 +250,8 @@ class PrioritisationForm(PageForm):
     def __init__(self, *args, actor, teams, **kwargs):
         super().__init__(*args, actor=actor, **kwargs)
         for name, (label, *_) in NUMBER_INPUTS.items():
+            if name in scoring.MONEY_INPUTS:  # "12.500,50 €" in a German workspace is 12500.50, not 12.5005
+                self.fields.setdefault(name, MoneyField(label=label, currency=actor.workspace.currency))
             self.fields.setdefault(name, NumberField(label=label))
         for name in RATIONALES:
             self.fields[name] = forms.CharField(required=False, label="Why")
@@ -496,7 +499,7 @@ class WhatIfForm(forms.Form):
     ``features``: the [(id, title)] the panel offers (the top of the ranking)."""
 
     feature_id = WorkspaceChoiceField(noun="feature in the panel", required=True, widget=forms.HiddenInput)
-    cod = NumberField(label="Cost of Delay")
+    cod = MoneyField(label="Cost of Delay")
     duration = NumberField(label="Weeks")
 
     def __init__(self, *args, features, **kwargs):

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, PlainSerializer, Strict
 
 from valueloop.core.api_support import (
     BodyId,
+    MoneyOut,
     PageParams,
     StrictBody,
     choice_literal,
@@ -25,6 +26,7 @@ from valueloop.core.api_support import (
     page_schema,
     paginate,
 )
+from valueloop.core.money import money_out
 from valueloop.engines import forecasting as fc
 
 from . import scoring
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
         ScheduleView,
         SequenceView,
     )
+
+# Money fields of a feature, sent as ``MoneyOut`` ({"amount": "12500.00", "currency": "EUR"}).
+MONEY_FIELDS = (*scoring.MONEY_INPUTS, "cod_per_week")
 
 # Choices come from the models (and the engines), so a new status or framework cannot be forgotten here.
 FeatureStatus = choice_literal(FEATURE_STATUS)
@@ -161,9 +166,9 @@ class PrioritisationIn(StrictBody):
 
 
 class CodSuggestionOut(Schema):
-    protect_revenue: float | None
+    protect_revenue: MoneyOut | None
     accounts: int
-    arr: float
+    arr: MoneyOut
     currency: str
     basis: str
 
@@ -172,21 +177,21 @@ class PrioritisationOut(Schema):
     feature_id: int
     title: str
     currency: str
-    cod_increase_revenue: DecimalOut | None
-    cod_protect_revenue: DecimalOut | None
-    cod_reduce_cost: DecimalOut | None
-    cod_reduce_risk: DecimalOut | None
+    cod_increase_revenue: MoneyOut | None
+    cod_protect_revenue: MoneyOut | None
+    cod_reduce_cost: MoneyOut | None
+    cod_reduce_risk: MoneyOut | None
     cod_increase_revenue_rationale: str
     cod_protect_revenue_rationale: str
     cod_reduce_cost_rationale: str
     cod_reduce_risk_rationale: str
-    cod_per_week: DecimalOut | None
+    cod_per_week: MoneyOut | None
     urgency: Urgency
     deadline: dt.date | None
     latest_start: dt.date | None
-    fixed_date_penalty: DecimalOut | None
+    fixed_date_penalty: MoneyOut | None
     urgency_life_weeks: DecimalOut | None
-    urgency_rise_per_week: DecimalOut | None
+    urgency_rise_per_week: MoneyOut | None
     duration_low: DecimalOut | None
     duration_likely: DecimalOut | None
     duration_high: DecimalOut | None
@@ -224,7 +229,7 @@ class RankItemOut(Schema):
     score: float | None
     cd3_low: float | None = None
     cd3_high: float | None = None
-    cost_of_delay_now: float | None = None
+    cost_of_delay_now: MoneyOut | None = None
     problems: list[InputProblemOut] = Field(description="Why the feature has no score (missing or invalid inputs)")
 
 
@@ -273,21 +278,21 @@ class WhatIfItemOut(Schema):
 class WhatIfOut(Schema):
     framework: str
     items: list[WhatIfItemOut]
-    cd3_total_delay_cost_before: float | None
-    cd3_total_delay_cost_after: float | None
+    cd3_total_delay_cost_before: MoneyOut | None
+    cd3_total_delay_cost_after: MoneyOut | None
 
 
 class StrategyOut(Schema):
     strategy: StrategyName
     label: str
-    total_delay_cost: float
-    cd3_saving: float = Field(description="This strategy's total delay cost minus CD3's")
+    total_delay_cost: MoneyOut
+    cd3_saving: MoneyOut = Field(description="This strategy's total delay cost minus CD3's")
 
 
 class SequenceItemOut(Schema):
     feature_id: int
     title: str
-    cod_per_week: float
+    cod_per_week: MoneyOut
     duration_weeks: float
     cd3: float
     current_end_week: float
@@ -321,14 +326,14 @@ class ScheduleItemOut(Schema):
     end_week: float
     start: dt.date
     end: dt.date
-    delay_cost: float
+    delay_cost: MoneyOut
     late: bool
 
 
 class ScheduleOut(Schema):
     currency: str
     teams: list[str]
-    total_delay_cost: float
+    total_delay_cost: MoneyOut
     items: list[ScheduleItemOut]
     count: int
     page: int
@@ -599,6 +604,13 @@ class SettingsOut(Schema):
 # --------------------------------------------------------------------------------------------------
 
 
+def _selectors():
+    # The selectors import the models and engines; imported here, not at the top, as the view types above are.
+    from . import selectors
+
+    return selectors
+
+
 def problem_list(problems: Mapping[str, str]) -> list[dict]:
     return [{"field": k, "message": v} for k, v in problems.items()]
 
@@ -608,6 +620,8 @@ def prioritisation_out(view: PrioritisationView) -> dict:
     feature, row = view.feature, view.row
     data = {name: getattr(feature, name) for name in (*scoring.NUMERIC_FIELDS[:-2], "urgency", "deadline")}
     data.update({f"{f}_rationale": getattr(feature, f"{f}_rationale") for f in scoring.COD_FIELDS})
+    data.update({name: money_out(data[name], view.currency) for name in MONEY_FIELDS})
+    suggestion = view.suggestion
     return {
         **data,
         "feature_id": feature.pk,
@@ -619,12 +633,16 @@ def prioritisation_out(view: PrioritisationView) -> dict:
         "cd3_high": row.cd3_high,
         "team_id": feature.team_id,
         "backlog_position": feature.backlog_position,
-        "suggestion": view.suggestion,
+        "suggestion": {
+            **suggestion,
+            "protect_revenue": money_out(suggestion["protect_revenue"], view.currency),
+            "arr": money_out(suggestion["arr"], view.currency),
+        },
         "version": feature.version,
     }
 
 
-def ranking_out(view: RankingView, rows: list[RankRow], params: PageParams) -> dict:
+def ranking_out(view: RankingView, rows: list[RankRow], params: PageParams, *, currency: str) -> dict:
     """``RankingOut``: ``rows`` are the page's slice of the ranking; the counts cover every open feature."""
     items = [
         {
@@ -636,7 +654,7 @@ def ranking_out(view: RankingView, rows: list[RankRow], params: PageParams) -> d
             "score": r.score,
             "cd3_low": r.cd3_low,
             "cd3_high": r.cd3_high,
-            "cost_of_delay_now": r.cod_now,
+            "cost_of_delay_now": None if r.cod_now is None else money_out(_selectors().cents(r.cod_now), currency),
             "problems": problem_list(r.problems),
         }
         for r in rows
@@ -653,7 +671,7 @@ def ranking_out(view: RankingView, rows: list[RankRow], params: PageParams) -> d
     }
 
 
-def whatif_out(result: dict[str, Any]) -> dict:
+def whatif_out(result: dict[str, Any], *, currency: str) -> dict:
     """``WhatIfOut`` from ``selectors.whatif``: each row's rank now and in the what-if, and CD3's total delay cost
     before and after."""
     before, after = result["sequence_before"], result["sequence_after"]
@@ -670,9 +688,15 @@ def whatif_out(result: dict[str, Any]) -> dict:
             }
             for r in result["rows"]
         ],
-        "cd3_total_delay_cost_before": before.costs[fc.Strategy.CD3].total_delay_cost if before else None,
-        "cd3_total_delay_cost_after": after.costs[fc.Strategy.CD3].total_delay_cost if after else None,
+        "cd3_total_delay_cost_before": _cd3_total(before, currency),
+        "cd3_total_delay_cost_after": _cd3_total(after, currency),
     }
+
+
+def _cd3_total(comparison: fc.OrderComparison | None, currency: str) -> dict | None:
+    if comparison is None:
+        return None
+    return money_out(_selectors().order_total(comparison.costs[fc.Strategy.CD3]), currency)
 
 
 def _left_out(left_out: list[dict]) -> list[dict]:
@@ -681,9 +705,11 @@ def _left_out(left_out: list[dict]) -> list[dict]:
     ]
 
 
-def _item_page(items: list[dict], params: PageParams) -> dict:
+def _item_page(items: list[dict], params: PageParams, *, currency: str, money: tuple[str, ...]) -> dict:
     page = paginate(items, params)
-    page["items"] = [{"feature_id": i["id"], **i} for i in page["items"]]
+    page["items"] = [
+        {"feature_id": i["id"], **i, **{name: money_out(i[name], currency) for name in money}} for i in page["items"]
+    ]
     return page
 
 
@@ -692,8 +718,15 @@ def sequence_out(view: SequenceView, params: PageParams) -> dict:
     return {
         "currency": view.currency,
         "best": view.comparison.best.value if view.comparison else None,
-        "strategies": view.strategies,
-        **_item_page(view.items, params),
+        "strategies": [
+            {
+                **strategy,
+                "total_delay_cost": money_out(strategy["total_delay_cost"], view.currency),
+                "cd3_saving": money_out(strategy["cd3_saving"], view.currency),
+            }
+            for strategy in view.strategies
+        ],
+        **_item_page(view.items, params, currency=view.currency, money=("cod_per_week",)),
         "left_out_count": len(view.left_out),
         "left_out": _left_out(view.left_out),
     }
@@ -704,8 +737,8 @@ def schedule_out(view: ScheduleView, params: PageParams) -> dict:
     return {
         "currency": view.currency,
         "teams": [t.name for t in view.teams] or ["One team"],
-        "total_delay_cost": view.total_delay_cost,
-        **_item_page(view.items, params),
+        "total_delay_cost": money_out(view.total_delay_cost, view.currency),
+        **_item_page(view.items, params, currency=view.currency, money=("delay_cost",)),
         "left_out_count": len(view.left_out),
         "left_out": _left_out(view.left_out),
     }

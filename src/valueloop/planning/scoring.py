@@ -29,6 +29,8 @@ from valueloop.engines.formula import Formula, FormulaError, compile_formula
 
 COMPONENTS = ("increase_revenue", "protect_revenue", "reduce_cost", "reduce_risk")
 COD_FIELDS = tuple(f"cod_{c}" for c in COMPONENTS)
+# The inputs that are money (per week, or once for a missed deadline): read as amounts, sent as MoneyOut.
+MONEY_INPUTS = (*COD_FIELDS, "fixed_date_penalty", "urgency_rise_per_week")
 NUMERIC_FIELDS = (
     *COD_FIELDS,
     "cod_per_week",

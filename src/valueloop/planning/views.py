@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from valueloop.collaboration.facade import thread_context
 from valueloop.core import charts
 from valueloop.core.errors import Invalid
+from valueloop.core.money import format_money, format_money_compact
 from valueloop.core.pages import Slices, paginate_page, posted, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.engines import forecasting as fc
@@ -40,7 +41,7 @@ from .forms import (
     urgency_label,
 )
 from .models import FEATURE_STATUS, FRAMEWORKS, THROUGHPUT_SOURCES
-from .templatetags.planning_format import money, num, score
+from .templatetags.planning_format import num, score
 
 RANK_PAGE_SIZE = 50
 
@@ -210,17 +211,17 @@ def _cells(row: selectors.RankRow, framework: str, currency: str) -> list[Cell]:
     f = row.feature
     if framework in ("cd3", "cod"):
         cod_title = ""
-        cod_text = money(f.cod_per_week)
+        cod_text = format_money(f.cod_per_week)
         if f.urgency == "fixed_date" and row.latest_start:
             if row.cod_now == 0:
-                cod_text = f"0 until {row.latest_start:%d %b}"
+                cod_text = f"{format_money(0)} until {row.latest_start:%d %b}"
                 cod_title = (
                     f"Fixed date: no Cost of Delay until the latest start {row.latest_start:%Y-%m-%d}, "
-                    f"then {money(f.cod_per_week, currency)} per week"
+                    f"then {format_money(f.cod_per_week)} per week"
                 )
             else:
                 cod_title = f"Fixed date: past the latest start {row.latest_start:%Y-%m-%d}"
-        cells = [Cell(f"Cost of Delay ({currency}/wk)", cod_text, cod_title)]
+        cells = [Cell("Cost of Delay per week", cod_text, cod_title)]
         if framework == "cd3":
             duration = num(f.duration_likely)
             if f.duration_low is not None or f.duration_high is not None:
@@ -250,7 +251,7 @@ def _cells(row: selectors.RankRow, framework: str, currency: str) -> list[Cell]:
         ]
     if framework == "opportunity":
         return [Cell("Problem", f.problem.title if f.problem else "—", numeric=False)]
-    return [Cell("Cost of Delay", money(f.cod_per_week)), Cell("Duration (wk)", num(f.duration_likely))]
+    return [Cell("Cost of Delay", format_money(f.cod_per_week)), Cell("Duration (wk)", num(f.duration_likely))]
 
 
 def _headers(framework: str, currency: str) -> list[Cell]:
@@ -563,8 +564,8 @@ def economics_view(request):
         seq_before, seq_after = result["sequence_before"], result["sequence_after"]
         context["sequence_change"] = (
             {
-                "before": seq_before.costs[fc.Strategy.CD3].total_delay_cost,
-                "after": seq_after.costs[fc.Strategy.CD3].total_delay_cost,
+                "before": selectors.order_total(seq_before.costs[fc.Strategy.CD3]),
+                "after": selectors.order_total(seq_after.costs[fc.Strategy.CD3]),
             }
             if seq_before and seq_after
             else None
@@ -591,7 +592,7 @@ def _cd3_scatter(items: list[dict], currency: str) -> charts.Chart:
         x_label="Duration, likely (weeks)",
         y_label=f"Cost of Delay ({currency} per week)",
         x_format=num,
-        y_format=money,
+        y_format=lambda v: format_money_compact(v, currency),
         rays=charts.ray_levels([i["cod"] / i["duration"] for i in items if i["duration"]]),
         ray_label="CD3",
         extra_columns=["CD3"],
@@ -625,9 +626,9 @@ def sequence_view(request):
         chart = charts.row_bars(
             "Total delay cost per order",
             [(s["label"], s["total_delay_cost"], s["strategy"] == "cd3") for s in strategies],
-            value_format=lambda v: money(v, currency),
+            value_format=lambda v: format_money(v, currency),
             label_head="Order",
-            value_head=f"Total delay cost ({currency})",
+            value_head="Total delay cost",
         )
     worst = max(strategies, key=lambda s: s["cd3_saving"], default=None)
     current = next((s for s in strategies if s["strategy"] == "current"), None)

@@ -38,6 +38,8 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
+from valueloop.core.money import format_money_compact
+
 from .models import ItemEmbedding, Theme, ThemeAssignment, ThemeRun, ThemeState
 from .text import check as text_check
 
@@ -51,7 +53,6 @@ RUN_HISTORY = dt.timedelta(days=30)
 WINDOW_DAYS = 14
 BASELINE_DAYS = 84
 KEYPHRASE_CHARS = 1000  # per item, for keyphrases (the distinctive words are early in feedback)
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
 
 # --- backends and vectors ------------------------------------------------------------------------
@@ -98,15 +99,13 @@ def workspace_tz(workspace) -> dt.tzinfo:
         return dt.UTC
 
 
-def money_formatter(currency: str):
-    """ "€1.2M" for EUR, "CHF 850k" for a currency without a short symbol (the engine's short form)."""
-    from valueloop.engines.emerging import format_money
-
-    symbol = CURRENCY_SYMBOLS.get(currency or "USD")
+def money_formatter(workspace):
+    """The workspace's compact money ("€1.2M" in en, "1,2 Mio. €" in de) for explanations and digests, which are
+    written outside a page (so the workspace's currency and locale are passed, not taken from the page)."""
+    currency, locale = workspace.currency, workspace.locale
 
     def fmt(amount: float) -> str:
-        text = format_money(amount)
-        return text.replace("$", symbol, 1) if symbol else text.replace("$", f"{currency} ", 1)
+        return format_money_compact(amount, currency, locale)
 
     return fmt
 
@@ -916,7 +915,7 @@ def detect_emerging(workspace, *, today: dt.date | None = None) -> list:
         today=today,
         window_days=WINDOW_DAYS,
         baseline_days=BASELINE_DAYS,
-        money=money_formatter(workspace.currency),
+        money=money_formatter(workspace),
     )
 
 

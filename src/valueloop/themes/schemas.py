@@ -5,7 +5,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, MoneyOut, PageParams, StrictBody, page_schema, workspace_money
 
 
 class ThemeListParams(PageParams):
@@ -29,7 +29,7 @@ class ThemeOut(Schema):
     problem_id: int | None
     items: int
     accounts: int
-    arr: float = Field(..., description="ARR of the accounts behind it, each once, in the workspace currency")
+    arr: MoneyOut = Field(..., description="ARR of the accounts behind it, each once, in the workspace currency")
     recent_items: int = Field(..., description="Items in the last 28 days")
     growth: float | None = Field(
         None, description="Last 28 days over the 28 days before, minus one (null: nothing before)"
@@ -40,6 +40,10 @@ class ThemeOut(Schema):
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @staticmethod
+    def resolve_arr(obj, context) -> dict | None:
+        return workspace_money(obj, "arr", context)
 
 
 ThemePage = page_schema(ThemeOut, "ThemePage")
@@ -63,7 +67,11 @@ class BreakdownOut(Schema):
     label: str
     items: int
     accounts: int | None = None
-    arr: float | None = None
+    arr: MoneyOut | None = None
+
+    @staticmethod
+    def resolve_arr(obj, context) -> dict | None:
+        return workspace_money(obj, "arr", context)
 
 
 class SentimentOut(Schema):
@@ -181,11 +189,15 @@ class EmergingOut(Schema):
     explanation: str
     mentions: int
     accounts: int
-    arr: float
+    arr: MoneyOut
     expected_mentions: float
     growth: float | None
     q_value: float
     window_days: int
+
+    @staticmethod
+    def resolve_arr(obj, context) -> dict | None:
+        return workspace_money(obj, "arr", context)
 
 
 EmergingPage = page_schema(EmergingOut, "EmergingPage")

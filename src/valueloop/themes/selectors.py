@@ -624,7 +624,7 @@ def digest_content(workspace, *, today: dt.date | None = None) -> dict:
     today = today or timezone.now().astimezone(tz).date()
     base = settings.VALUELOOP_PUBLIC_URL.rstrip("/")
     slug = workspace.slug
-    money = money_formatter(workspace.currency)
+    money = money_formatter(workspace)
     emerging = [
         {
             "id": row.theme.pk,
@@ -644,8 +644,8 @@ def digest_content(workspace, *, today: dt.date | None = None) -> dict:
                     "name": row.theme.name,
                     "recent_arr": float(m.recent_arr),
                     "previous_arr": float(m.previous_arr),
-                    "text": f"{money(float(m.recent_arr))} ARR behind its mentions in the last "
-                    f"{TREND_DAYS} days, up from {money(float(m.previous_arr))}",
+                    "text": f"{money(m.recent_arr)} ARR behind its mentions in the last "
+                    f"{TREND_DAYS} days, up from {money(m.previous_arr)}",
                     "url": base + reverse("themes:theme_detail", args=[slug, row.theme.pk]),
                 }
             )

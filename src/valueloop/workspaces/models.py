@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
+from valueloop.core.money import DEFAULT_LOCALE, validate_locale
 from valueloop.core.permissions import ROLE_CHOICES
 
 CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR", "BRL", "SGD"]
@@ -32,6 +33,8 @@ class Workspace(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     currency = models.CharField(max_length=3, default="USD", choices=CURRENCY_CHOICES)
+    # How money (and later numbers) print on this workspace's pages: a Babel locale identifier ("de", "en_GB").
+    locale = models.CharField(max_length=20, default=DEFAULT_LOCALE, validators=[validate_locale])
     is_demo = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)

@@ -25,6 +25,7 @@ class WorkspaceOut(Schema):
     slug: str
     timezone: str
     currency: str
+    locale: str = Field(..., description="How money prints on the workspace's pages: a CLDR locale, e.g. en, de_CH.")
     is_demo: bool
     version: int
 
@@ -33,6 +34,7 @@ class WorkspacePatch(StrictBody):
     name: str | None = Field(None, min_length=1, max_length=120)
     timezone: str | None = Field(None, min_length=1, max_length=64)
     currency: CurrencyCode | None = None
+    locale: str | None = Field(None, min_length=2, max_length=20, description="A CLDR locale identifier, e.g. de_CH.")
     version: int | None = Field(None, ge=1, description="The version you edited; a stale one answers 409.")
 
 

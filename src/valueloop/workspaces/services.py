@@ -28,6 +28,7 @@ from django.utils.text import slugify
 from valueloop.accounts.facade import token_revoke_all
 from valueloop.core.audit import audit_record
 from valueloop.core.errors import Conflict, Invalid, NotFound
+from valueloop.core.money import DEFAULT_LOCALE
 from valueloop.core.permissions import Role, Scope
 from valueloop.core.services import create_audited, update_audited
 from valueloop.core.tasks import send_email_task
@@ -37,7 +38,7 @@ from . import selectors
 from .models import Invitation, Membership, Product, ProductArea, Workspace
 from .signals import workspace_currency_changed
 
-WORKSPACE_FIELDS = ["name", "slug", "timezone", "currency"]
+WORKSPACE_FIELDS = ["name", "slug", "timezone", "currency", "locale"]
 OPERATOR_CHANNELS = frozenset({"cli", "system"})
 PRODUCT_FIELDS = ["name", "key", "description"]
 AREA_FIELDS = ["product", "name", "description"]
@@ -62,6 +63,7 @@ def workspace_create(
     name: str,
     timezone_name: str = "UTC",
     currency: str = "USD",
+    locale: str = DEFAULT_LOCALE,
     via: str = "web",
     is_demo: bool = False,
     slug: str | None = None,
@@ -72,7 +74,12 @@ def workspace_create(
     if not name or not name.strip():
         raise Invalid("A workspace needs a name.", fields={"name": "This field is required."})
     workspace = Workspace(
-        name=name.strip(), slug=slug or _unique_slug(name), timezone=timezone_name, currency=currency, is_demo=is_demo
+        name=name.strip(),
+        slug=slug or _unique_slug(name),
+        timezone=timezone_name,
+        currency=currency,
+        locale=locale,
+        is_demo=is_demo,
     )
     membership = Membership(workspace=workspace, user=user, role=Role.ADMIN)
     actor = Actor(user=user, workspace=workspace, role=Role.ADMIN, via=via)
@@ -95,7 +102,7 @@ def workspace_create(
 @transaction.atomic
 def workspace_update(*, actor: Actor, expected_version: int | None = None, **changes) -> Workspace:
     actor.require(Scope.WORKSPACE_MANAGE)
-    unknown = set(changes) - {"name", "timezone", "currency"}
+    unknown = set(changes) - {"name", "timezone", "currency", "locale"}
     if unknown:
         raise Invalid(f"Unknown workspace fields: {', '.join(sorted(unknown))}")
     workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)

@@ -7,6 +7,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods
 
 from valueloop.collaboration.facade import thread_context
+from valueloop.core import money
 from valueloop.core.errors import DomainError, Invalid
 from valueloop.core.pages import form_errors, public_page, signed_in_page, workspace_page
 from valueloop.core.permissions import ROLE_CHOICES, Scope
@@ -129,6 +130,7 @@ def settings_view(request):
                 name=request.POST.get("name", ""),
                 timezone=request.POST.get("timezone", ""),
                 currency=request.POST.get("currency", ""),
+                locale=request.POST.get("locale", "") or actor.workspace.locale,
             )
         except DomainError as exc:
             errors = form_errors(exc)
@@ -137,7 +139,12 @@ def settings_view(request):
             return redirect("workspaces:settings", actor.workspace.slug)
     import zoneinfo
 
-    context = {"errors": errors, "currencies": CURRENCY_CHOICES, "timezones": sorted(zoneinfo.available_timezones())}
+    context = {
+        "errors": errors,
+        "currencies": CURRENCY_CHOICES,
+        "timezones": sorted(zoneinfo.available_timezones()),
+        "locales": money.locale_choices(),
+    }
     return render(request, "workspaces/settings.html", context, status=400 if errors else 200)
 
 

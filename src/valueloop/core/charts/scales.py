@@ -34,7 +34,8 @@ class Linear:
     step: float
 
     def __call__(self, value: float) -> float:
-        return self.start + (self.end - self.start) * (value - self.lo) / (self.hi - self.lo)
+        # float(): money arrives as Decimal (exact sums); a position on the drawing needs no more than a float.
+        return self.start + (self.end - self.start) * (float(value) - self.lo) / (self.hi - self.lo)
 
     def ticks(self) -> list[float]:
         out, k = [], 0

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+
+from valueloop.core.money import format_money, quantize, to_decimal
 
 from .. import scoring
 from ..models import Feature
@@ -15,7 +18,9 @@ from .features import access_feature
 from .rankings import RankRow, row_for
 from .table import _num
 
-AT_RISK_SHARE = 0.10  # the share of requesters' revenue assumed at risk without the feature; shown, never hidden
+AT_RISK_SHARE = Decimal(
+    "0.10"
+)  # the share of requesters' revenue assumed at risk without the feature; shown, never hidden
 
 
 def cod_suggestion(*, actor, feature_id: int) -> dict:
@@ -29,16 +34,17 @@ def cod_suggestion(*, actor, feature_id: int) -> dict:
         evidence = evidence_panel(actor=actor, target_type="feature", target_id=feature.pk).get("evidence", {})
     except Exception:  # evidence is another app's; a failure there must not break planning pages
         evidence = {}
-    arr = float(evidence.get("arr") or 0)
+    arr = to_decimal(evidence.get("arr")) or Decimal(0)
     accounts = int(evidence.get("accounts") or 0)
-    weekly_arr = arr / 52.0
-    suggestion = round(weekly_arr * AT_RISK_SHARE, 2) if arr else None
-    currency = actor.workspace.currency
+    weekly_arr = arr / 52
+    suggestion = quantize(weekly_arr * AT_RISK_SHARE) if arr else None
+    currency, locale = actor.workspace.currency, actor.workspace.locale
     if suggestion:
+        money = lambda amount: format_money(amount, currency, locale)  # noqa: E731
         basis = (
-            f"{accounts} requesting account{'s' if accounts != 1 else ''} with ARR {arr:,.0f} {currency} "
-            f"({weekly_arr:,.0f} a week). If {AT_RISK_SHARE:.0%} of that is at risk while they wait: "
-            f"{suggestion:,.0f} {currency} per week."
+            f"{accounts} requesting account{'s' if accounts != 1 else ''} with ARR {money(arr)} "
+            f"({money(quantize(weekly_arr))} a week). If {AT_RISK_SHARE:.0%} of that is at risk while they wait: "
+            f"{money(suggestion)} per week."
         )
     else:
         basis = "No requesting accounts with ARR are linked to this feature yet."

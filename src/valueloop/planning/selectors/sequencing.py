@@ -3,16 +3,21 @@ the other strategies, the teams, and CD3 list scheduling across the teams' capac
 
 Invariants: each feature's delay cost follows its urgency profile; features without the inputs to sequence are left
 out and listed with their problems, never silently dropped; a feature assigned to a team waits for that team.
+The engine works in floats; every amount leaving here is a ``Decimal`` rounded half up to cents, and a total is the
+exact sum of the rounded amounts it totals (so a page's rows add up to its total, and 0.10 + 0.20 is 0.30).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q
 
+from valueloop.core.money import quantize, to_decimal
+from valueloop.core.money import total as money_total
 from valueloop.core.permissions import Scope
 from valueloop.core.selectors import access_row
 from valueloop.engines import forecasting as fc
@@ -25,6 +30,16 @@ from ..models import (
 )
 from .backlog import backlog_rows
 from .table import _num, load_table
+
+
+def cents(value: float) -> Decimal:
+    """An engine's float amount as money: the Decimal of its shortest repr, rounded half up to cents."""
+    return quantize(to_decimal(float(value)))
+
+
+def order_total(cost: fc.SequenceCost) -> Decimal:
+    """The total delay cost of one work order: the exact sum of its items' delay costs in cents."""
+    return money_total(cents(item.delay_cost) for item in cost.items)
 
 
 def _profile(table: scoring.Table, row: int, cod_now: float) -> prio.UrgencyProfile:
@@ -66,14 +81,16 @@ class SequenceView:
             "shortest": "Shortest first",
             "fifo": "First in, first out",
         }
+        cd3_total = order_total(self.comparison.costs[fc.Strategy.CD3])
         out = []
         for strategy, cost in self.comparison.costs.items():
+            strategy_total = order_total(cost)
             out.append(
                 {
                     "strategy": strategy.value,
                     "label": labels[strategy.value],
-                    "total_delay_cost": cost.total_delay_cost,
-                    "cd3_saving": self.comparison.cd3_saving[strategy],
+                    "total_delay_cost": strategy_total,
+                    "cd3_saving": strategy_total - cd3_total,
                 }
             )
         return out
@@ -131,13 +148,13 @@ def sequence_comparison(*, actor, table: scoring.Table | None = None) -> Sequenc
                 {
                     "id": job["id"],
                     "title": table.titles[row],
-                    "cod_per_week": job["cod_per_week"],
+                    "cod_per_week": cents(job["cod_per_week"]),
                     "duration_weeks": job["duration_weeks"],
                     "cd3": float(cd3_scores[row]),
                     "current_end_week": current[job["id"]].end_week,
-                    "current_delay_cost": current[job["id"]].delay_cost,
+                    "current_delay_cost": cents(current[job["id"]].delay_cost),
                     "cd3_end_week": by_cd3[job["id"]].end_week,
-                    "cd3_delay_cost": by_cd3[job["id"]].delay_cost,
+                    "cd3_delay_cost": cents(by_cd3[job["id"]].delay_cost),
                 }
             )
     return SequenceView(actor.workspace.currency, comparison, items, left_out)
@@ -150,7 +167,7 @@ class ScheduleView:
     default_team: bool
     items: list[dict]
     left_out: list[dict]
-    total_delay_cost: float
+    total_delay_cost: Decimal
     team_finish: dict[Any, float]
     currency: str
 
@@ -206,7 +223,7 @@ def team_schedule(*, actor) -> ScheduleView:
                     "end_week": s.end_week,
                     "start": today + dt.timedelta(days=round(7 * s.start_week)),
                     "end": today + dt.timedelta(days=round(7 * s.end_week)),
-                    "delay_cost": s.delay_cost,
+                    "delay_cost": cents(s.delay_cost),
                     "deadline": table.deadline[row],
                     "late": table.deadline[row] is not None
                     and today + dt.timedelta(days=round(7 * s.end_week)) > table.deadline[row],
@@ -218,7 +235,7 @@ def team_schedule(*, actor) -> ScheduleView:
         default_team=default_team,
         items=items,
         left_out=left_out,
-        total_delay_cost=schedule.total_delay_cost if schedule else 0.0,
+        total_delay_cost=money_total(item["delay_cost"] for item in items),
         team_finish={team_names.get(k, k): v for k, v in schedule.team_finish_weeks.items()} if schedule else {},
         currency=actor.workspace.currency,
     )

@@ -1,4 +1,5 @@
-"""Number formatting for the planning pages (money per week, weeks, scores)."""
+"""Number formatting for the planning pages (weeks, scores). Money prints through the built-in ``money`` filter
+(``core.money``)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,6 @@ def _float(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-@register.filter
-def money(value, currency: str = "") -> str:
-    number = _float(value)
-    if number is None:
-        return "—"
-    text = f"{number:,.0f}" if abs(number) >= 100 or number == int(number) else f"{number:,.2f}"
-    return f"{text} {currency}".strip()
 
 
 @register.filter
