@@ -45,7 +45,8 @@ class PageForm(forms.Form):
     ``scope``: binding posted data needs it (403 before any validation, so a role that may not write never gets
     a form error instead). ``service_fields`` renames a service's field names to the form's
     (``{"done_at": "done_on"}``); a service field the form does not have is listed under its own name in
-    ``error_summary``.
+    ``error_summary``. ``actor`` is None on a signed-in page outside a workspace (the profile): the service is then
+    called without one, and the page names the user in the fixed arguments.
     """
 
     scope: Scope | None = None
@@ -87,10 +88,11 @@ class PageForm(forms.Form):
             self.add_error(None, exc.message)
 
     def run(self, service: Callable[..., Any], /, **kwargs) -> Any:
-        """``service(actor=..., **kwargs)``; a ``DomainError`` other than 403/404 becomes the form's errors (check
-        ``form.errors`` after the call)."""
+        """``service(actor=..., **kwargs)`` (without ``actor`` when the form has none); a ``DomainError`` other than
+        403/404 becomes the form's errors (check ``form.errors`` after the call)."""
         try:
-            return service(actor=self.actor, **kwargs)
+            # A page outside a workspace (the profile) has no actor: its service is told who acts by ``kwargs``.
+            return service(**kwargs) if self.actor is None else service(actor=self.actor, **kwargs)
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
