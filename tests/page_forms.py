@@ -25,9 +25,9 @@ def error_beside(response, control_id: str) -> str:
 
 
 @pytest.fixture
-def audit_unchanged():
+def audit_unchanged(world):
     """Asserts, at the end of the test, that no write was audited (nothing half-written). Import it into a test
-    module to use it."""
+    module to use it (after ``world``'s rows exist, so that only the test's own writes count)."""
     before = AuditEvent.objects.count()
     yield
     assert AuditEvent.objects.count() == before

@@ -35,7 +35,6 @@ NOT_YET_CONVERTED = {
     "flags",
     "research",
     "themes",
-    "workspaces",
 }
 INT_HELPER_NAME = re.compile(r"^_+(int|integer|to_int|as_int|int_or_none|parse_int|whole|number)(_|$)")
 CONVERTERS = {"int", "float", "Decimal"}

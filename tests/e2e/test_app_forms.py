@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.test_browser import Team, sign_in, team  # noqa: F401  (the ``team`` fixture)
 from valueloop.accounts.models import User
+from valueloop.workspaces.models import Workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +54,19 @@ def test_profile_form__a_taken_handle_is_shown_beside_it(page: Page, team: Team,
     expect(page).to_have_url(re.compile(r"/accounts/profile/$"))
     expect(page.get_by_text("Profile saved.")).to_be_visible()
     assert User.objects.get(pk=team.pm.pk).handle == "pia-p"
+
+
+def test_settings_form__an_unknown_time_zone_is_shown_beside_it(page: Page, team: Team, browser_errors):  # noqa: F811
+    browser_errors.allow_status(400)
+    sign_in(page, team.admin)
+    page.goto(f"/w/{team.workspace.slug}/settings/")
+    zone = page.get_by_label("Time zone")
+    zone.fill("Mars/Olympus")
+    page.get_by_role("button", name="Save settings").click()
+    expect(_error_of(page, zone)).to_contain_text("Mars/Olympus is not a known IANA time zone")
+    expect(zone).to_have_value("Mars/Olympus")  # what was typed is kept
+    assert Workspace.objects.get(pk=team.workspace.pk).timezone == "UTC"
+    zone.fill("Europe/Berlin")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Workspace settings saved.")).to_be_visible()
+    assert Workspace.objects.get(pk=team.workspace.pk).timezone == "Europe/Berlin"
