@@ -11,8 +11,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_browser import Team, sign_in, team  # noqa: F401  (the ``team`` fixture)
+from tests.e2e.test_browser import Team, _actor, sign_in, team  # noqa: F401  (the ``team`` fixture)
 from valueloop.accounts.models import User
+from valueloop.collaboration.models import Comment
+from valueloop.core.permissions import Role
+from valueloop.workspaces import services as ws_services
 from valueloop.workspaces.models import Workspace
 
 pytestmark = pytest.mark.e2e
@@ -70,3 +73,20 @@ def test_settings_form__an_unknown_time_zone_is_shown_beside_it(page: Page, team
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Workspace settings saved.")).to_be_visible()
     assert Workspace.objects.get(pk=team.workspace.pk).timezone == "Europe/Berlin"
+
+
+def test_comment_form__a_blank_comment_is_refused_under_the_box(page: Page, team: Team, browser_errors):  # noqa: F811
+    browser_errors.allow_status(400)
+    product = ws_services.product_create(actor=_actor(team, team.pm, Role.PRODUCT_MANAGER), name="Talk", key="TLK")
+    sign_in(page, team.stakeholder)
+    page.goto(f"/w/{team.workspace.slug}/products/{product.pk}/")
+    body = page.get_by_label("Add a comment")
+    body.fill("   ")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(_error_of(page, page.locator("#comment-body"))).to_have_text("A comment cannot be empty.")
+    assert not Comment.objects.exists()
+    page.locator("#comment-body").fill("Ship it")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.locator(".comment .prose")).to_have_text("Ship it")
+    expect(page.locator("#comment-body")).not_to_have_attribute("aria-invalid", "true")
+    assert Comment.objects.get().body == "Ship it"

@@ -165,6 +165,27 @@ class IdField(forms.IntegerField):
         super().__init__(**kwargs)
 
 
+class IdListField(forms.Field):
+    """Several row ids posted under one name (``<input name="id" value="3">`` repeated, or checkboxes): each one is
+    checked as an ``IdField``; the first bad one is the field's error. Empty is ``[]``."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, max_ids: int = 1000, **kwargs):
+        kwargs.setdefault("required", False)
+        self.max_ids = max_ids
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> list[int]:
+        if value in self.empty_values:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        if len(values) > self.max_ids:
+            raise forms.ValidationError(f"At most {self.max_ids} at a time.", code="too_many")
+        one = IdField()
+        return [one.clean(v) for v in values]
+
+
 class VersionField(forms.IntegerField):
     """The version of the record the page showed, posted back hidden; the service refuses a stale one."""
 
