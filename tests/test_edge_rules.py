@@ -33,7 +33,6 @@ NOT_YET_CONVERTED = {
     "feedback",
     "flags",
     "research",
-    "themes",
 }
 INT_HELPER_NAME = re.compile(r"^_+(int|integer|to_int|as_int|int_or_none|parse_int|whole|number)(_|$)")
 CONVERTERS = {"int", "float", "Decimal"}

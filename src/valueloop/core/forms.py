@@ -56,6 +56,7 @@ class PageForm(forms.Form):
 
     def __init__(self, *args, actor, instance=None, **kwargs):
         kwargs.setdefault("error_class", FieldErrorList)
+        kwargs.setdefault("label_suffix", "")  # "Name", as the pages' own labels read (not "Name:")
         if self.auto_ids is not None:
             new, edit = self.auto_ids
             kwargs.setdefault("auto_id", edit.replace("{pk}", str(instance.pk)) if instance is not None else new)
@@ -149,9 +150,11 @@ class WorkspaceChoiceField(forms.TypedChoiceField):
 
     def __init__(self, *, noun: str, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "error_messages", {"invalid_choice": f"No such {noun} in this workspace; choose one from the list."}
-        )
+        # Other messages given (a "required" one) add to the "no such row" message instead of replacing it.
+        kwargs["error_messages"] = {
+            "invalid_choice": f"No such {noun} in this workspace; choose one from the list.",
+            **kwargs.get("error_messages", {}),
+        }
         super().__init__(coerce=int, empty_value=None, **kwargs)
 
 
