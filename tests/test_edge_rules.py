@@ -29,7 +29,6 @@ APPS = sorted(path.parent.name for path in SRC.glob("*/views.py"))
 NOT_YET_CONVERTED = {
     "customers",
     "events",
-    "experiments",
     "feedback",
     "flags",
     "research",
