@@ -120,7 +120,7 @@ def _area_archive(request, product_id: int, area_id: int, *, archived: bool):
     actor = request.actor
     product = selectors.access_product(actor=actor, id=product_id)
     # The area must be one of this product's: another product's area id is not found under it.
-    if not selectors.area_list(actor=actor, product=product, include_archived=True).filter(pk=area_id).exists():
+    if selectors.access_area(actor=actor, id=area_id).product_id != product.pk:
         raise Http404("No such area under this product.")
     services.area_archive(actor=actor, area_id=area_id, archived=archived)
     messages.success(request, "Area archived." if archived else "Area restored.")
