@@ -5,6 +5,10 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+import pytest
+
+from valueloop.core.models import AuditEvent
+
 
 def error_beside(response, control_id: str) -> str:
     """The error shown beside the form control ``control_id``: the control is marked ``aria-invalid`` and points
@@ -18,3 +22,12 @@ def error_beside(response, control_id: str) -> str:
     message = re.search(rf'\bid="{re.escape(described.group(1))}"[^>]*>(.*?)</(?:p|div)>', page, re.S)
     assert message, f"no message #{described.group(1)} for #{control_id}"
     return html_lib.unescape(re.sub(r"<[^>]+>", "", message.group(1))).strip()
+
+
+@pytest.fixture
+def audit_unchanged(world):
+    """Asserts, at the end of the test, that no write was audited (nothing half-written). Import it into a test
+    module to use it (after ``world``'s rows exist, so that only the test's own writes count)."""
+    before = AuditEvent.objects.count()
+    yield
+    assert AuditEvent.objects.count() == before

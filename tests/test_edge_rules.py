@@ -31,16 +31,11 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "valueloop"
 APPS = sorted(path.parent.name for path in SRC.glob("*/views.py"))
 NOT_YET_CONVERTED = {
-    "accounts",
-    "collaboration",
     "customers",
     "events",
-    "experiments",
     "feedback",
     "flags",
     "research",
-    "themes",
-    "workspaces",
 }
 INT_HELPER_NAME = re.compile(r"^_+(int|integer|to_int|as_int|int_or_none|parse_int|whole|number)(_|$)")
 CONVERTERS = {"int", "float", "Decimal"}

@@ -178,7 +178,7 @@ def test_login__answers_do_not_reveal_whether_the_email_exists(world, monkeypatc
         out = []
         for _ in range(7):
             response = client.post(LOGIN, {"email": email, "password": "wrong"})
-            out.append((response.status_code, response.context["errors"]["form"]))
+            out.append((response.status_code, response.context["form"].refusal))
         return out
 
     assert answers("admin@a.test", "192.0.2.10") == answers("nobody@a.test", "192.0.2.11")
@@ -194,5 +194,8 @@ def test_login__old_failures_are_deleted(world, settings):
 def test_login__missing_fields_are_named_and_not_counted(world):
     response = Client().post(LOGIN, {"email": "", "password": ""})
     assert response.status_code == 400
-    assert "Enter your email." in response.context["errors"]["form"]
+    assert response.context["form"].errors == {
+        "email": ["Enter your email."],
+        "password": ["Enter your password."],
+    }
     assert not FailedLogin.objects.exists()

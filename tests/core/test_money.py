@@ -166,6 +166,7 @@ def test_workspace_update__sets_a_locale_and_refuses_an_unknown_one_naming_the_f
 
 def test_settings_page__saves_the_locale_and_pages_print_money_in_it(world) -> None:
     from tests.factories import CustomerFactory
+    from tests.page_forms import error_beside
 
     CustomerFactory(workspace=world.ws_a, arr=Decimal("1234567.5"))
     client = Client()
@@ -173,7 +174,7 @@ def test_settings_page__saves_the_locale_and_pages_print_money_in_it(world) -> N
     url = f"/w/{world.ws_a.slug}/settings/"
     form = {"name": world.ws_a.name, "timezone": "UTC", "currency": "USD", "version": world.ws_a.version}
     response = client.post(url, {**form, "locale": "nope"})
-    assert response.status_code == 400 and 'id="ws-locale-err"' in response.content.decode()
+    assert response.status_code == 400 and "'nope' is not a known locale" in error_beside(response, "ws-locale")
     assert client.post(url, {**form, "locale": "de"}).status_code == 302
     page = client.get(f"/w/{world.ws_a.slug}/customers/").content.decode()
     assert f"1.234.567,50{NBSP}$" in page

@@ -139,3 +139,31 @@ def test_experiment_from_hypothesis_to_learning(page: Page, lab, browser_errors)
     page.goto(f"/w/{slug}/features/{lab['feature'].pk}/")
     expect(page.get_by_text("What experiments taught")).to_be_visible()
     expect(page.locator(".learning-item")).to_contain_text("One page lifts conversion by a third")
+
+
+def test_experiment_form__words_for_a_number_are_shown_beside_the_field(page: Page, lab, browser_errors):
+    """Bad input comes back beside its field, with everything typed kept; fixed, the experiment is created."""
+    browser_errors.allow_status(400)
+    slug = lab["workspace"].slug
+    sign_in(page, lab["pm"])
+    page.goto(f"/w/{slug}/experiments/new/")
+    page.get_by_label("Name", exact=True).fill("Copy test")
+    page.get_by_label("Key").fill("copy-test")
+    page.get_by_label("Hypothesis").fill("Plainer copy lifts conversion.")
+    page.get_by_label("Feature it tests").select_option(label="One-page checkout")
+    page.get_by_label("Flag", exact=True).select_option(label="one-page-checkout (boolean)")
+    page.get_by_label("Environment").select_option(label="Development")
+    page.get_by_label("Variation 1 value").fill("false")
+    page.get_by_label("Variation 2 value").fill("true")
+    days = page.get_by_label("Planned duration (days)")
+    days.fill("two weeks")
+    page.get_by_role("button", name="Create experiment").click()
+    expect(days).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{days.get_attribute('aria-describedby')}")).to_have_text("A number, e.g. 4.5.")
+    expect(days).to_have_value("two weeks")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Copy test")  # what was typed is kept
+    assert not Experiment.objects.filter(key="copy-test").exists()
+    days.fill("21")
+    page.get_by_role("button", name="Create experiment").click()
+    expect(page).to_have_url(re.compile(r"/design/$"))
+    assert Experiment.objects.get(key="copy-test").planned_days == 21

@@ -113,3 +113,27 @@ def test_pm_renames_merges_makes_a_problem_and_sees_the_whisper_on_signals(page:
     ).to_be_visible()
     card.get_by_text("Why is this flagged?").click()
     expect(card.get_by_text("Chance of a rise this large by luck")).to_be_visible()
+
+
+def test_move_to_a_new_theme_without_a_name_is_refused_beside_the_name(page: Page, setup, browser_errors):
+    """The move form posts to its own URL; the refusal comes back beside the name, the ticked item still ticked."""
+    workspace, pm = setup
+    browser_errors.allow_status(400)
+    theme = Theme.objects.filter(workspace=workspace, status="active").order_by("-size", "id").first()
+    item_id = ThemeAssignment.objects.filter(theme=theme).order_by("id").first().item_id
+    sign_in(page, pm)
+    page.goto(f"/w/{workspace.slug}/themes/{theme.pk}/")
+    tick = page.locator(f"#item-{item_id}")
+    tick.check()
+    page.get_by_label("Move selected items to").select_option(label="A new theme, named…")
+    page.get_by_role("button", name="Move").click()
+    expect(page).to_have_url(re.compile(rf"/themes/{theme.pk}/move/$"))
+    name = page.locator("#move-new_theme_name")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{name.get_attribute('aria-describedby')}")).not_to_be_empty()
+    expect(page.locator(f"#item-{item_id}")).to_be_checked()
+    assert ThemeAssignment.objects.get(item_id=item_id).theme_id == theme.pk
+    name.fill("Hand-picked")
+    page.get_by_role("button", name="Move").click()
+    expect(page.get_by_text(re.compile("Created the theme “Hand-picked” with 1 items"))).to_be_visible()
+    assert ThemeAssignment.objects.get(item_id=item_id).theme.name == "Hand-picked"

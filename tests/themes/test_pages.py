@@ -68,32 +68,28 @@ def test_pages__stakeholders_read_but_do_not_curate(themed, world):
     detail = client.get(f"/w/{slug}/themes/{theme.pk}/").content.decode()
     assert theme.name in detail and "Merge into" not in detail and "Create problem" not in detail
     assert "Re-cluster now" not in client.get(f"/w/{slug}/themes/").content.decode()
-    assert client.post(f"/w/{slug}/themes/{theme.pk}/edit/", {"action": "rename", "name": "x"}).status_code == 403
+    assert client.post(f"/w/{slug}/themes/{theme.pk}/rename/", {"name": "x"}).status_code == 403
 
 
 def test_pages__rename_merge_move_and_problem_from_the_theme_page(themed, pm_client):
     slug = themed.ws.slug
     a, b = themed.themes()[:2]
-    response = pm_client.post(
-        f"/w/{slug}/themes/{a.pk}/edit/", {"action": "rename", "name": "Our name", "version": a.version}
-    )
+    response = pm_client.post(f"/w/{slug}/themes/{a.pk}/rename/", {"name": "Our name", "version": a.version})
     assert response.status_code == 302
     a.refresh_from_db()
     assert a.name == "Our name" and a.name_set_by_pm
-    stale = pm_client.post(f"/w/{slug}/themes/{a.pk}/edit/", {"action": "rename", "name": "x", "version": 1})
+    stale = pm_client.post(f"/w/{slug}/themes/{a.pk}/rename/", {"name": "x", "version": 1})
     assert stale.status_code == 400 and "changed by someone else" in stale.content.decode()
     item_id = ThemeAssignment.objects.filter(theme=b).first().item_id
-    response = pm_client.post(
-        f"/w/{slug}/themes/{b.pk}/edit/", {"action": "move", "item_ids": [item_id], "to_theme_id": a.pk}
-    )
+    response = pm_client.post(f"/w/{slug}/themes/{b.pk}/move/", {"item_ids": [item_id], "to_theme_id": a.pk})
     assert response.status_code == 302 and ThemeAssignment.objects.get(item_id=item_id).theme_id == a.pk
-    response = pm_client.post(f"/w/{slug}/themes/{b.pk}/edit/", {"action": "merge", "into_id": a.pk})
+    response = pm_client.post(f"/w/{slug}/themes/{b.pk}/merge/", {"into_id": a.pk})
     assert response["Location"] == f"/w/{slug}/themes/{a.pk}/"
     assert Theme.objects.get(pk=b.pk).status == "merged"
-    response = pm_client.post(f"/w/{slug}/themes/{a.pk}/edit/", {"action": "problem", "title": "Customers need X"})
+    response = pm_client.post(f"/w/{slug}/themes/{a.pk}/problem/", {"title": "Customers need X"})
     a.refresh_from_db()
     assert response.status_code == 302 and a.problem.title == "Customers need X"
-    missing = pm_client.post(f"/w/{slug}/themes/{a.pk}/edit/", {"action": "merge"})
+    missing = pm_client.post(f"/w/{slug}/themes/{a.pk}/merge/", {})
     assert missing.status_code == 400 and "Choose a theme." in missing.content.decode()
 
 

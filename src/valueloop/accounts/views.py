@@ -1,3 +1,6 @@
+"""Account pages: sign-in, the profile, API tokens and passwords. Input comes through ``forms``; writes go through
+``services``."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -10,12 +13,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import form_errors, public_page, signed_in_page, workspace_page
+from valueloop.core.errors import DomainError
+from valueloop.core.pages import posted, public_page, signed_in_page, workspace_page
 
 from . import selectors, services
 from .devices import device_remember
-from .forms import ChangePasswordForm, NewPasswordForm, SignInForm
+from .forms import ChangePasswordForm, NewPasswordForm, ProfileForm, SignInForm, SignInQueryForm, TokenForm
 
 
 def _safe_next(request, candidate: str) -> str:
@@ -25,13 +28,11 @@ def _safe_next(request, candidate: str) -> str:
 @public_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request):
-    form = SignInForm(request.POST if request.method == "POST" else None)
-    next_url = _safe_next(request, request.GET.get("next", ""))
-    errors: dict[str, str] = {}
+    next_url = _safe_next(request, SignInQueryForm(request.GET).values()["next"])
+    form = SignInForm(posted(request), initial={"next": next_url})
     status, retry_after = 200, None
     if form.is_bound:
         if not form.is_valid():
-            errors = {"form": " ".join(e for errs in form.errors.values() for e in errs)}
             status = 400
         else:
             next_url = _safe_next(request, form.cleaned_data["next"]) or next_url
@@ -40,7 +41,7 @@ def login_view(request):
                     request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
                 )
             except DomainError as exc:
-                errors = {"form": exc.message}
+                form.refuse(exc.message)
                 status = exc.status if exc.status == 429 else 400
                 retry_after = getattr(exc, "retry_after", None)
             else:
@@ -48,8 +49,7 @@ def login_view(request):
                 response = redirect(next_url or "home:index")
                 device_remember(request, response, user.pk)
                 return response
-    context = {"errors": errors, "email": form["email"].value() or "", "next": next_url}
-    response = render(request, "accounts/login.html", context, status=status)
+    response = render(request, "accounts/login.html", {"form": form}, status=status)
     if status == 429 and retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -66,18 +66,11 @@ def logout_view(request):
 @signed_in_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def profile_view(request):
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            services.profile_update(
-                user=request.user, name=request.POST.get("name", ""), handle=request.POST.get("handle", "")
-            )
-        except DomainError as exc:
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Profile saved.")
-            return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"errors": errors})
+    form = ProfileForm(posted(request), actor=None, instance=request.user)
+    if form.submit(services.profile_update, user=request.user):
+        messages.success(request, "Profile saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @workspace_page(None)
@@ -85,34 +78,17 @@ def profile_view(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def tokens_view(request):
     actor = request.actor
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            days = request.POST.get("expires_in_days") or None
-            try:
-                days = int(days) if days else None
-            except ValueError:
-                raise Invalid(
-                    "Expiry must be a whole number of days.", fields={"expires_in_days": "A number."}
-                ) from None
-            _, secret = services.token_create(
-                actor=actor,
-                name=request.POST.get("name", ""),
-                role=request.POST.get("role") or None,
-                expires_in_days=days,
-            )
-        except DomainError as exc:
-            errors = form_errors(exc)
-        else:
-            # Post/redirect/get: a reload must not create a second token. The secret is shown once.
-            request.session["new_token_secret"] = secret
-            return redirect("accounts:tokens", actor.workspace.slug)
+    form = TokenForm(posted(request), actor=actor)
+    if form.submit(services.token_create):
+        # Post/redirect/get: a reload must not create a second token. The secret is shown once.
+        request.session["new_token_secret"] = form.result[1]
+        return redirect("accounts:tokens", actor.workspace.slug)
     context = {
         "tokens": selectors.token_list(actor=actor),
-        "errors": errors,
+        "form": form,
         "created_secret": request.session.pop("new_token_secret", None),
     }
-    return render(request, "accounts/tokens.html", context, status=400 if errors else 200)
+    return render(request, "accounts/tokens.html", context, status=400 if form.errors else 200)
 
 
 @workspace_page(None)

@@ -47,7 +47,8 @@ class PageForm(forms.Form):
     ``scope``: binding posted data needs it (403 before any validation, so a role that may not write never gets
     a form error instead). ``service_fields`` renames a service's field names to the form's
     (``{"done_at": "done_on"}``); a service field the form does not have is listed under its own name in
-    ``error_summary``.
+    ``error_summary``. ``actor`` is None on a signed-in page outside a workspace (the profile): the service is then
+    called without one, and the page names the user in the fixed arguments.
     """
 
     scope: Scope | None = None
@@ -57,6 +58,7 @@ class PageForm(forms.Form):
 
     def __init__(self, *args, actor, instance=None, **kwargs):
         kwargs.setdefault("error_class", FieldErrorList)
+        kwargs.setdefault("label_suffix", "")  # "Name", as the pages' own labels read (not "Name:")
         if self.auto_ids is not None:
             new, edit = self.auto_ids
             kwargs.setdefault("auto_id", edit.replace("{pk}", str(instance.pk)) if instance is not None else new)
@@ -89,10 +91,11 @@ class PageForm(forms.Form):
             self.add_error(None, exc.message)
 
     def run(self, service: Callable[..., Any], /, **kwargs) -> Any:
-        """``service(actor=..., **kwargs)``; a ``DomainError`` other than 403/404 becomes the form's errors (check
-        ``form.errors`` after the call)."""
+        """``service(actor=..., **kwargs)`` (without ``actor`` when the form has none); a ``DomainError`` other than
+        403/404 becomes the form's errors (check ``form.errors`` after the call)."""
         try:
-            return service(actor=self.actor, **kwargs)
+            # A page outside a workspace (the profile) has no actor: its service is told who acts by ``kwargs``.
+            return service(**kwargs) if self.actor is None else service(actor=self.actor, **kwargs)
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
@@ -149,9 +152,11 @@ class WorkspaceChoiceField(forms.TypedChoiceField):
 
     def __init__(self, *, noun: str, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "error_messages", {"invalid_choice": f"No such {noun} in this workspace; choose one from the list."}
-        )
+        # Other messages given (a "required" one) add to the "no such row" message instead of replacing it.
+        kwargs["error_messages"] = {
+            "invalid_choice": f"No such {noun} in this workspace; choose one from the list.",
+            **kwargs.get("error_messages", {}),
+        }
         super().__init__(coerce=int, empty_value=None, **kwargs)
 
 
@@ -163,6 +168,27 @@ class IdField(forms.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
+
+
+class IdListField(forms.Field):
+    """Several row ids posted under one name (``<input name="id" value="3">`` repeated, or checkboxes): each one is
+    checked as an ``IdField``; the first bad one is the field's error. Empty is ``[]``."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, max_ids: int = 1000, **kwargs):
+        kwargs.setdefault("required", False)
+        self.max_ids = max_ids
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> list[int]:
+        if value in self.empty_values:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        if len(values) > self.max_ids:
+            raise forms.ValidationError(f"At most {self.max_ids} at a time.", code="too_many")
+        one = IdField()
+        return [one.clean(v) for v in values]
 
 
 class VersionField(forms.IntegerField):

@@ -4,15 +4,17 @@ from typing import Any, Literal
 from django.core.exceptions import ObjectDoesNotExist
 from ninja import Field, Schema
 
-from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, PageParams, StrictBody, choice_literal, page_schema
 
-ExperimentStatus = Literal["draft", "running", "stopped", "decided"]
-AnalysisMethod = Literal["frequentist", "sequential", "bayesian"]
-CorrectionName = Literal["none", "holm", "bh"]
-MetricKind = Literal["binomial", "mean", "ratio"]
-MetricRole = Literal["primary", "secondary", "guardrail"]
-Aggregation = Literal["count", "sum"]
-Outcome = Literal["ship", "iterate", "stop"]
+from .models import AGGREGATIONS, CORRECTIONS, METHODS, METRIC_KINDS, OUTCOMES, ROLES, STATUSES
+
+ExperimentStatus = choice_literal(STATUSES)
+AnalysisMethod = choice_literal(METHODS)
+CorrectionName = choice_literal(CORRECTIONS)
+MetricKind = choice_literal(METRIC_KINDS)
+MetricRole = choice_literal(ROLES)
+Aggregation = choice_literal(AGGREGATIONS)
+Outcome = choice_literal(OUTCOMES)
 Key = Field(..., min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
 
 

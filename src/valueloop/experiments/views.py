@@ -9,11 +9,9 @@ Pages post to services and redirect (post/redirect/get); a DomainError re-render
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -21,55 +19,28 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
 from valueloop.core import charts
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import workspace_page
+from valueloop.core.pages import paginate_page, posted, workspace_page
 from valueloop.core.permissions import Scope
-from valueloop.discovery.facade import problem_choices
 from valueloop.flags import facade as flags
 from valueloop.planning.facade import feature_choices
 
-from . import analysis, design, selectors, services
+from . import analysis, selectors, services
+from .forms import (
+    ActionForm,
+    DecisionForm,
+    DesignForm,
+    ExperimentFilterForm,
+    ExperimentForm,
+    ExperimentPrefillForm,
+    LearningFilterForm,
+    MetricFilterForm,
+    MetricForm,
+    StartForm,
+    StopForm,
+)
 from .models import AGGREGATIONS, CORRECTIONS, METHODS, METRIC_KINDS, OUTCOMES, STATUSES
 
 WRITE = Scope.PORTFOLIO_WRITE
-MAX_FORM_VARIATIONS = 8
-
-
-def form_errors(exc) -> dict[str, str]:
-    """The error's summary (``form``) and each field's message."""
-    return {"form": exc.message, **(exc.fields or {})}
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _number(data, name: str, label: str, *, percent: bool = False, required: bool = True) -> float | None:
-    """A number typed into a form (``percent``: 4.5 means 0.045); ``Invalid`` naming the field."""
-    text = (data.get(name) or "").strip().replace(",", ".").rstrip("%").strip()
-    if not text:
-        if required:
-            raise Invalid(f"{label} is required.", fields={name: "Required."})
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise Invalid(f"{label} must be a number.", fields={name: "A number, e.g. 4.5."}) from None
-    if not math.isfinite(value):
-        raise Invalid(f"{label} must be a finite number.", fields={name: "A finite number."})
-    return value / 100 if percent else value
-
-
-def _whole(data, name: str, label: str, *, required: bool = False) -> int | None:
-    value = _number(data, name, label, required=required)
-    if value is None:
-        return None
-    if value != int(value):
-        raise Invalid(f"{label} must be a whole number.", fields={name: "A whole number."})
-    return int(value)
 
 
 def _nav(actor) -> dict[str, Any]:
@@ -96,13 +67,13 @@ def _value_text(value: Any) -> str:
 @require_http_methods(["GET", "HEAD"])
 def experiment_list_view(request: HttpRequest):
     actor = request.actor
-    status = request.GET.get("status", "")
-    search = request.GET.get("q", "").strip()[:200]
+    filters = ExperimentFilterForm(request.GET).values()
+    status, search = filters["status"], filters["q"]
     experiments = selectors.experiment_list(actor=actor, status=status, search=search)
-    page = Paginator(experiments, 25).get_page(request.GET.get("page"))
+    page = paginate_page(request, experiments, 25)
     context = {
         "page": page,
-        "status": status if status in dict(STATUSES) else "",
+        "status": status,
         "search": search,
         "statuses": STATUSES,
         **_nav(actor),
@@ -115,243 +86,36 @@ def experiment_list_view(request: HttpRequest):
 # --- create and edit ----------------------------------------------------------------------------------------------
 
 
-def _form_context(actor, experiment=None) -> dict[str, Any]:
-    metrics = selectors.metric_choices(actor.workspace)
-    flag_list = [flags.flag_summary(actor.workspace, pk) for pk, _ in flags.flag_choices(actor.workspace)]
-    return {
-        "features": feature_choices(actor.workspace),
-        "problems": problem_choices(actor.workspace),
-        "flag_options": [f for f in flag_list if f],
-        "environments": flags.environment_choices(actor.workspace),
-        "metric_options": metrics,
+def _experiment_form_page(request, form: ExperimentForm, experiment=None):
+    context = {
+        "form": form.shown,
+        "errors": form.page_errors,
+        "experiment": experiment,
+        "locked": form.locked,
+        "features": form.features,
+        "problems": form.problems,
+        "flag_options": form.flag_options,
+        "environments": form.environments,
+        "metric_options": form.metric_options,
         "methods": METHODS,
         "corrections": CORRECTIONS,
+        **_nav(request.actor),
     }
-
-
-def _initial(experiment=None) -> dict[str, Any]:
-    if experiment is None:
-        return {
-            "key": "",
-            "name": "",
-            "hypothesis": "",
-            "feature_id": None,
-            "problem_id": None,
-            "flag_id": None,
-            "environment_id": None,
-            "rows": [
-                {"name": "Control", "value": "", "weight": ""},
-                {"name": "Treatment", "value": "", "weight": ""},
-                {"name": "", "value": "", "weight": ""},
-            ],
-            "coverage": "100",
-            "condition": "",
-            "hash_attribute": "id",
-            "primary": None,
-            "secondary": [],
-            "guardrail": [],
-            "planned_start": "",
-            "planned_days": "14",
-            "daily_traffic": "",
-            "method": "frequentist",
-            "alpha": "0.05",
-            "correction": "none",
-            "cuped_days": "0",
-            "prior_proper": False,
-            "prior_mean": "0",
-            "prior_sd": "0.3",
-            "version": None,
-        }
-    links = selectors.metric_links(experiment)
-    rows = [
-        {"name": v.get("name", ""), "value": _value_text(v.get("value")), "weight": f"{w * 100:g}"}
-        for v, w in zip(experiment.variations, experiment.weights, strict=False)
-    ]
-    if len(rows) < MAX_FORM_VARIATIONS:
-        rows.append({"name": "", "value": "", "weight": ""})
-    return {
-        "key": experiment.key,
-        "name": experiment.name,
-        "hypothesis": experiment.hypothesis,
-        "feature_id": experiment.feature_id,
-        "problem_id": experiment.problem_id,
-        "flag_id": experiment.flag_id,
-        "environment_id": experiment.environment_id,
-        "rows": rows,
-        "coverage": f"{experiment.coverage * 100:g}",
-        "condition": json.dumps(experiment.condition, indent=2) if experiment.condition else "",
-        "hash_attribute": experiment.hash_attribute,
-        "primary": next((link.metric_id for link in links if link.role == "primary"), None),
-        "secondary": [link.metric_id for link in links if link.role == "secondary"],
-        "guardrail": [link.metric_id for link in links if link.role == "guardrail"],
-        "planned_start": experiment.planned_start.isoformat() if experiment.planned_start else "",
-        "planned_days": str(experiment.planned_days),
-        "daily_traffic": str(experiment.daily_traffic or ""),
-        "method": experiment.method,
-        "alpha": f"{experiment.alpha:g}",
-        "correction": experiment.correction,
-        "cuped_days": str(experiment.cuped_days),
-        "prior_proper": experiment.prior_proper,
-        "prior_mean": f"{experiment.prior_mean:g}",
-        "prior_sd": f"{experiment.prior_sd:g}",
-        "version": experiment.version,
-    }
-
-
-def _posted(post) -> dict[str, Any]:
-    """The form as typed (to show it again after an error)."""
-    rows = []
-    for i in range(MAX_FORM_VARIATIONS):
-        if f"var_name_{i}" not in post and f"var_value_{i}" not in post:
-            continue
-        rows.append(
-            {
-                "name": post.get(f"var_name_{i}", ""),
-                "value": post.get(f"var_value_{i}", ""),
-                "weight": post.get(f"var_weight_{i}", ""),
-            }
-        )
-    if len(rows) < 2:
-        rows += [{"name": "", "value": "", "weight": ""}] * (2 - len(rows))
-    return {
-        "key": post.get("key", "").strip(),
-        "name": post.get("name", ""),
-        "hypothesis": post.get("hypothesis", ""),
-        "feature_id": _int(post.get("feature_id")),
-        "problem_id": _int(post.get("problem_id")),
-        "flag_id": _int(post.get("flag_id")),
-        "environment_id": _int(post.get("environment_id")),
-        "rows": rows,
-        "coverage": post.get("coverage", ""),
-        "condition": post.get("condition", ""),
-        "hash_attribute": post.get("hash_attribute", "id"),
-        "primary": _int(post.get("primary_metric")),
-        "secondary": [m for m in (_int(v) for v in post.getlist("secondary_metrics")) if m],
-        "guardrail": [m for m in (_int(v) for v in post.getlist("guardrail_metrics")) if m],
-        "planned_start": post.get("planned_start", ""),
-        "planned_days": post.get("planned_days", ""),
-        "daily_traffic": post.get("daily_traffic", ""),
-        "method": post.get("method", "frequentist"),
-        "alpha": post.get("alpha", ""),
-        "correction": post.get("correction", "none"),
-        "cuped_days": post.get("cuped_days", "0"),
-        "prior_proper": post.get("prior_proper") == "on",
-        "prior_mean": post.get("prior_mean", "0"),
-        "prior_sd": post.get("prior_sd", "0.3"),
-        "version": _int(post.get("version")),
-    }
-
-
-def _metric_links(form: dict[str, Any]) -> list[dict[str, Any]]:
-    links: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    if form["primary"]:
-        links.append({"metric_id": form["primary"], "role": "primary"})
-        seen.add(form["primary"])
-    for role in ("secondary", "guardrail"):
-        for metric_id in form[role]:
-            if metric_id in seen:
-                raise Invalid(
-                    "A metric plays one role per experiment: untick it in the other list.",
-                    fields={f"{role}_metrics": "Already used in another role."},
-                )
-            seen.add(metric_id)
-            links.append({"metric_id": metric_id, "role": role})
-    return links
-
-
-def _split_from_form(actor, form: dict[str, Any], post) -> dict[str, Any]:
-    flag = flags.flag_summary(actor.workspace, form["flag_id"])
-    if flag is None:
-        raise Invalid("Choose the flag the experiment runs on.", fields={"flag_id": "Choose a flag."})
-    variations, weights = [], []
-    for i, row in enumerate(form["rows"]):
-        name, value = row["name"].strip(), row["value"]
-        if not name and not value.strip():
-            continue
-        if not name:
-            raise Invalid(f"Variation {i + 1} has a value but no name.", fields={"variations": "Name each variation."})
-        parsed = flags.parse_flag_value(value, flag["value_type"], field="variations", label=f"The value of “{name}”")
-        variations.append({"name": name, "value": parsed})
-        weights.append(row["weight"])
-    given = [w for w in weights if str(w).strip()]
-    if given and len(given) != len(weights):
-        raise Invalid(
-            "Give every variation a weight, or none (for an equal split).",
-            fields={"weights": "A weight for every variation, or none."},
-        )
-    parsed_weights = None
-    if given:
-        parsed_weights = [
-            _number({"weights": w}, "weights", f"The weight of variation {i + 1}", percent=True)
-            for i, w in enumerate(weights)
-        ]
-    return {
-        "flag_id": form["flag_id"],
-        "environment_id": form["environment_id"],
-        "variations": variations,
-        "weights": parsed_weights,
-        "coverage": _number(post, "coverage", "Coverage", percent=True),
-        "condition": form["condition"],
-        "hash_attribute": form["hash_attribute"] or "id",
-    }
-
-
-def _settings_from_form(form: dict[str, Any], post) -> dict[str, Any]:
-    return {
-        "planned_start": form["planned_start"],
-        "planned_days": _whole(post, "planned_days", "The planned duration", required=True),
-        "daily_traffic": _whole(post, "daily_traffic", "Daily traffic"),
-        "method": form["method"],
-        "alpha": _number(post, "alpha", "The significance level"),
-        "correction": form["correction"],
-        "cuped_days": _whole(post, "cuped_days", "CUPED days") or 0,
-        "prior_proper": form["prior_proper"],
-        "prior_mean": _number(post, "prior_mean", "The prior mean"),
-        "prior_sd": _number(post, "prior_sd", "The prior standard deviation"),
-    }
+    return render(request, "experiments/experiment_form.html", context, status=400 if form.errors else 200)
 
 
 @workspace_page(WRITE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def experiment_create_view(request: HttpRequest):
     actor = request.actor
-    errors: dict[str, str] = {}
-    form = _initial()
-    if request.method == "GET":
-        form["feature_id"] = _int(request.GET.get("feature"))
-        form["problem_id"] = _int(request.GET.get("problem"))
-        form["flag_id"] = _int(request.GET.get("flag"))
-    if request.method == "POST":
-        form = _posted(request.POST)
-        try:
-            experiment = services.experiment_create(
-                actor=actor,
-                key=form["key"],
-                name=form["name"],
-                hypothesis=form["hypothesis"],
-                feature_id=form["feature_id"],
-                problem_id=form["problem_id"],
-                metrics=_metric_links(form),
-                **_split_from_form(actor, form, request.POST),
-                **_settings_from_form(form, request.POST),
-            )
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Experiment “{experiment.name}” created as a draft. Plan its size next.")
-            return redirect("experiments:experiment_design", actor.workspace.slug, experiment.pk)
-    context = {
-        "form": form,
-        "errors": errors,
-        "experiment": None,
-        "locked": False,
-        **_form_context(actor),
-        **_nav(actor),
-    }
-    return render(request, "experiments/experiment_form.html", context, status=400 if errors else 200)
+    prefill = ExperimentPrefillForm(request.GET).values()
+    initial = {"feature_id": prefill["feature"], "problem_id": prefill["problem"], "flag_id": prefill["flag"]}
+    form = ExperimentForm(posted(request), actor=actor, initial=initial)
+    if form.save(services.experiment_create):
+        experiment = form.result
+        messages.success(request, f"Experiment “{experiment.name}” created as a draft. Plan its size next.")
+        return redirect("experiments:experiment_design", actor.workspace.slug, experiment.pk)
+    return _experiment_form_page(request, form)
 
 
 @workspace_page(WRITE)
@@ -359,46 +123,11 @@ def experiment_create_view(request: HttpRequest):
 def experiment_edit_view(request: HttpRequest, experiment_id: int):
     actor = request.actor
     experiment = selectors.experiment_detail(actor=actor, id=experiment_id)
-    locked = experiment.status != "draft"
-    errors: dict[str, str] = {}
-    form = _initial(experiment)
-    if request.method == "POST":
-        form = _posted(request.POST)
-        try:
-            changes: dict[str, Any] = {
-                "name": form["name"],
-                "hypothesis": form["hypothesis"],
-                "feature_id": form["feature_id"],
-                "problem_id": form["problem_id"],
-                "metrics": _metric_links(form),
-                **_settings_from_form(form, request.POST),
-            }
-            if not locked:
-                changes["key"] = form["key"]
-                changes.update(_split_from_form(actor, form, request.POST))
-            services.experiment_update(
-                actor=actor, experiment_id=experiment.pk, expected_version=form["version"], **changes
-            )
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            errors = form_errors(exc)
-            if locked:  # the fixed parts are shown as they are, not as posted
-                fixed = _initial(experiment)
-                for name in ("key", "flag_id", "environment_id", "rows", "coverage", "condition", "hash_attribute"):
-                    form[name] = fixed[name]
-        else:
-            messages.success(request, "Experiment saved.")
-            return redirect("experiments:experiment_detail", actor.workspace.slug, experiment.pk)
-    context = {
-        "form": form,
-        "errors": errors,
-        "experiment": experiment,
-        "locked": locked,
-        **_form_context(actor, experiment),
-        **_nav(actor),
-    }
-    return render(request, "experiments/experiment_form.html", context, status=400 if errors else 200)
+    form = ExperimentForm(posted(request), actor=actor, instance=experiment)
+    if form.save(services.experiment_update, experiment_id=experiment.pk):
+        messages.success(request, "Experiment saved.")
+        return redirect("experiments:experiment_detail", actor.workspace.slug, experiment.pk)
+    return _experiment_form_page(request, form, experiment)
 
 
 # --- detail, start, stop ------------------------------------------------------------------------------------------
@@ -434,15 +163,11 @@ def experiment_detail_view(request: HttpRequest, experiment_id: int):
 @require_POST
 def experiment_start_view(request: HttpRequest, experiment_id: int):
     actor = request.actor
-    try:
-        experiment = services.experiment_start(
-            actor=actor, experiment_id=experiment_id, expected_version=_int(request.POST.get("version"))
-        )
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        messages.error(request, exc.message)
+    form = StartForm(request.POST, actor=actor)
+    if not form.submit(services.experiment_start, experiment_id=experiment_id):
+        messages.error(request, form.summary or " ".join(form.errors_by_name.values()))
     else:
+        experiment = form.result
         result = getattr(experiment, "flag_result", None) or {}
         if result.get("state") == "pending_approval":
             messages.success(
@@ -459,17 +184,9 @@ def experiment_start_view(request: HttpRequest, experiment_id: int):
 @require_POST
 def experiment_stop_view(request: HttpRequest, experiment_id: int):
     actor = request.actor
-    try:
-        services.experiment_stop(
-            actor=actor,
-            experiment_id=experiment_id,
-            expected_version=_int(request.POST.get("version")),
-            end_rule=request.POST.get("keep_rule") != "on",
-        )
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        messages.error(request, exc.message)
+    form = StopForm(request.POST, actor=actor)
+    if not form.submit(services.experiment_stop, experiment_id=experiment_id):
+        messages.error(request, form.summary or " ".join(form.errors_by_name.values()))
     else:
         messages.success(request, "Experiment stopped: the analysis ends here. Record a decision on the results page.")
     return redirect("experiments:experiment_results", actor.workspace.slug, experiment_id)
@@ -478,109 +195,36 @@ def experiment_stop_view(request: HttpRequest, experiment_id: int):
 # --- design -------------------------------------------------------------------------------------------------------
 
 
-def _design_form(experiment, data) -> dict[str, Any]:
-    saved = experiment.design or {}
-    weights = "/".join(f"{w * 100:g}" for w in experiment.weights)
-
-    def pick(name: str, default: Any) -> str:
-        if name in data:
-            return str(data.get(name, ""))
-        value = saved.get(name, default)
-        return "" if value is None else str(value)
-
-    return {
-        "kind": pick("kind", "binomial"),
-        "baseline": pick("baseline", "10"),
-        "variance": pick("variance", ""),
-        "mde": pick("mde", "5"),
-        "relative": pick("relative", "relative"),
-        "alpha": pick("alpha", f"{experiment.alpha:g}"),
-        "power": pick("power", "0.8"),
-        "daily_traffic": pick("daily_traffic", experiment.daily_traffic or ""),
-        "coverage": pick("coverage", f"{experiment.coverage * 100:g}"),
-        "weights": pick("weights", weights),
-        "planned_days": pick("planned_days", experiment.planned_days),
-    }
-
-
-def _design_input(form: dict[str, Any]) -> design.DesignInput:
-    kind = form["kind"] if form["kind"] in ("binomial", "mean") else "binomial"
-    relative = form["relative"] != "absolute"
-    baseline = _number(form, "baseline", "Baseline", percent=kind == "binomial")
-    mde = _number(form, "mde", "Minimum detectable effect", percent=relative or kind == "binomial")
-    weight_parts = [p for p in str(form["weights"]).replace(",", "/").split("/") if p.strip()]
-    weights = tuple(_number({"weights": p}, "weights", "Weights", percent=True) or 0.0 for p in weight_parts)
-    return design.DesignInput(
-        kind=kind,
-        baseline=baseline or 0.0,
-        variance=_number(form, "variance", "Variance", required=False) if kind == "mean" else None,
-        mde=mde or 0.0,
-        relative=relative,
-        alpha=_number(form, "alpha", "Significance level") or 0.0,
-        power=_number(form, "power", "Power") or 0.0,
-        daily_traffic=_number(form, "daily_traffic", "Daily traffic", required=False),
-        coverage=_number(form, "coverage", "Coverage", percent=True) or 0.0,
-        weights=weights,
-        planned_days=_whole(form, "planned_days", "Planned duration"),
-    )
-
-
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def experiment_design_view(request: HttpRequest, experiment_id: int):
+    """The power analysis: GET computes the figures as the PM types (HTMX answers the ``figures`` fragment), POST
+    saves the plan with the experiment."""
     actor = request.actor
     experiment = selectors.experiment_detail(actor=actor, id=experiment_id)
-    data = request.POST if request.method == "POST" else request.GET
-    form = _design_form(experiment, data)
-    errors: dict[str, str] = {}
-    result = None
-    status = 200
-    try:
-        inputs = _design_input(form)
-        result = design.calculate(inputs)
-    except Invalid as exc:
-        errors = form_errors(exc)
-    if request.method == "POST" and not errors and result is not None:
-        saved = {
-            "kind": inputs.kind,
-            "baseline": form["baseline"],
-            "variance": form["variance"],
-            "mde": form["mde"],
-            "relative": form["relative"],
-            "power": form["power"],
-            "n_per_variation": result.n_per_variation,
-            "n_total": result.n_total,
-            "days": result.days,
-        }
-        changes: dict[str, Any] = {"design": saved}
-        if inputs.planned_days:
-            changes["planned_days"] = inputs.planned_days
-        if inputs.daily_traffic:
-            changes["daily_traffic"] = int(inputs.daily_traffic)
-        try:
-            services.experiment_update(
-                actor=actor, experiment_id=experiment.pk, expected_version=_int(request.POST.get("version")), **changes
-            )
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            errors = form_errors(exc)
-        else:
+    saving = request.method == "POST"
+    if saving:
+        actor.require(WRITE)
+    form = DesignForm(request.POST if saving else request.GET, actor=actor, experiment=experiment)
+    result = form.calculate()
+    if saving and result is not None:
+        form.run(
+            services.experiment_update, experiment_id=experiment.pk, expected_version=form.version, **form.plan(result)
+        )
+        if not form.errors:
             messages.success(request, "Plan saved with the experiment.")
             return redirect("experiments:experiment_detail", actor.workspace.slug, experiment.pk)
-    if request.method == "POST" and errors:
-        status = 400
     context = {
         "experiment": experiment,
-        "form": form,
-        "errors": errors,
+        "form": form.shown,
+        "errors": form.page_errors,
         "result": result,
         "variation_count": len(experiment.variations),
         **_nav(actor),
     }
-    if request.htmx and request.method == "GET":
+    if request.htmx and not saving:
         return render(request, "experiments/experiment_design.html#figures", context)
-    return render(request, "experiments/experiment_design.html", context, status=status)
+    return render(request, "experiments/experiment_design.html", context, status=400 if saving and form.errors else 200)
 
 
 # --- results and decision -----------------------------------------------------------------------------------------
@@ -628,7 +272,7 @@ def _adjustment(readout) -> dict[str, str] | None:
     return {"short": f"intervals adjusted for {m} comparisons, {name}", "name": name, "count": str(m), "detail": detail}
 
 
-def _results_context(actor, experiment, readout, *, errors=None, decision_form=None) -> dict[str, Any]:
+def _results_context(actor, experiment, readout, *, decision_form: DecisionForm | None = None) -> dict[str, Any]:
     environments = flags.environment_choices(actor.workspace)
     rollout_choices = [e for e in environments if e["id"] == experiment.environment_id or e["key"] == "production"]
     timeline = None
@@ -658,9 +302,8 @@ def _results_context(actor, experiment, readout, *, errors=None, decision_form=N
         "learning": getattr(decision, "learning", None) if decision else None,
         "rollout_choices": rollout_choices,
         "outcomes": OUTCOMES,
-        "errors": errors or {},
-        "decision_form": decision_form
-        or {"outcome": "", "variation": None, "learning": "", "rollout": False, "rollout_environment_id": None},
+        "errors": decision_form.page_errors if decision_form is not None else {},
+        "decision_form": (decision_form or DecisionForm(actor=actor)).shown,
         "events_url": _events_url(actor),
         "can_decide": actor.can(WRITE) and experiment.status in ("running", "stopped") and decision is None,
         **_nav(actor),
@@ -679,31 +322,12 @@ def experiment_results_view(request: HttpRequest, experiment_id: int):
 @require_POST
 def experiment_decide_view(request: HttpRequest, experiment_id: int):
     actor = request.actor
-    post = request.POST
-    form = {
-        "outcome": post.get("outcome", ""),
-        "variation": _int(post.get("variation")),
-        "learning": post.get("learning", ""),
-        "rollout": post.get("rollout") == "on",
-        "rollout_environment_id": _int(post.get("rollout_environment_id")),
-    }
-    try:
-        decision = services.experiment_decide(
-            actor=actor,
-            experiment_id=experiment_id,
-            outcome=form["outcome"],
-            learning=form["learning"],
-            variation=form["variation"],
-            rollout=form["rollout"],
-            rollout_environment_id=form["rollout_environment_id"] if form["rollout"] else None,
-            expected_version=_int(post.get("version")),
-        )
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
+    form = DecisionForm(request.POST, actor=actor)
+    if not form.submit(services.experiment_decide, experiment_id=experiment_id):
         experiment, readout = selectors.experiment_results(actor=actor, id=experiment_id)
-        context = _results_context(actor, experiment, readout, errors=form_errors(exc), decision_form=form)
+        context = _results_context(actor, experiment, readout, decision_form=form)
         return render(request, "experiments/experiment_results.html", context, status=400)
+    decision = form.result
     result = getattr(decision, "flag_result", None) or {}
     text = f"Decision recorded: {decision.get_outcome_display().lower()}. The learning is in the learning log"
     text += " and on the feature's evidence." if decision.experiment.feature_id else " and on the problem's evidence."
@@ -718,114 +342,76 @@ def experiment_decide_view(request: HttpRequest, experiment_id: int):
 # --- metrics ------------------------------------------------------------------------------------------------------
 
 
-def _metric_form(post) -> dict[str, Any]:
+def _metric_context(actor, form: MetricForm) -> dict[str, Any]:
     return {
-        "key": post.get("key", "").strip(),
-        "name": post.get("name", ""),
-        "description": post.get("description", ""),
-        "kind": post.get("kind", "binomial"),
-        "event": post.get("event", ""),
-        "aggregation": post.get("aggregation", "count"),
-        "denominator_event": post.get("denominator_event", ""),
-        "denominator_aggregation": post.get("denominator_aggregation", "count"),
-        "window_hours": post.get("window_hours", ""),
-        "lower_is_better": post.get("lower_is_better") == "on",
+        "form": form.shown,
+        "errors": form.page_errors,
+        "kinds": METRIC_KINDS,
+        "aggregations": AGGREGATIONS,
+        **_nav(actor),
     }
-
-
-def _metric_data(form: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in form.items() if k != "key"}
-    data["window_hours"] = _whole(form, "window_hours", "The window")
-    return data
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def metric_list_view(request: HttpRequest):
+    """The metric definitions; a POST is the new-metric form."""
     actor = request.actor
-    errors: dict[str, str] = {}
-    form = _metric_form({})
-    if request.method == "POST":
-        form = _metric_form(request.POST)
-        try:
-            metric = services.metric_create(actor=actor, key=form["key"], **_metric_data(form))
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Metric “{metric.name}” created.")
-            return redirect("experiments:metric_list", actor.workspace.slug)
-    search = request.GET.get("q", "").strip()[:200]
-    archived = request.GET.get("archived") == "1"
-    page = Paginator(selectors.metric_list(actor=actor, search=search, archived=archived), 50).get_page(
-        request.GET.get("page")
+    form = MetricForm(posted(request), actor=actor)
+    if form.submit(services.metric_create):
+        messages.success(request, f"Metric “{form.result.name}” created.")
+        return redirect("experiments:metric_list", actor.workspace.slug)
+    filters = MetricFilterForm(request.GET).values()
+    page = paginate_page(
+        request, selectors.metric_list(actor=actor, search=filters["q"], archived=filters["archived"]), 50
     )
-    context = {
-        "page": page,
-        "search": search,
-        "archived": archived,
-        "form": form,
-        "errors": errors,
-        "kinds": METRIC_KINDS,
-        "aggregations": AGGREGATIONS,
-        **_nav(actor),
-    }
-    return render(request, "experiments/metric_list.html", context, status=400 if errors else 200)
+    context = {"page": page, "search": filters["q"], "archived": filters["archived"], **_metric_context(actor, form)}
+    return render(request, "experiments/metric_list.html", context, status=400 if form.errors else 200)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def metric_detail_view(request: HttpRequest, metric_id: int):
+    """A metric; a POST is its edit form (archive, restore and delete have their own URLs)."""
     actor = request.actor
     metric = selectors.access_metric(actor=actor, id=metric_id)
-    errors: dict[str, str] = {}
-    form = {
-        "key": metric.key,
-        "name": metric.name,
-        "description": metric.description,
-        "kind": metric.kind,
-        "event": metric.event,
-        "aggregation": metric.aggregation,
-        "denominator_event": metric.denominator_event,
-        "denominator_aggregation": metric.denominator_aggregation,
-        "window_hours": "" if metric.window_hours is None else str(metric.window_hours),
-        "lower_is_better": metric.lower_is_better,
-    }
-    if request.method == "POST":
-        action = request.POST.get("action", "update")
-        try:
-            if action in ("archive", "restore"):
-                services.metric_update(actor=actor, metric_id=metric.pk, archived=action == "archive")
-                messages.success(request, f"Metric {'archived' if action == 'archive' else 'restored'}.")
-                return redirect("experiments:metric_list", actor.workspace.slug)
-            if action == "delete":
-                services.metric_delete(actor=actor, metric_id=metric.pk)
-                messages.success(request, "Metric deleted.")
-                return redirect("experiments:metric_list", actor.workspace.slug)
-            form = {**_metric_form(request.POST), "key": metric.key}
-            services.metric_update(
-                actor=actor,
-                metric_id=metric.pk,
-                expected_version=_int(request.POST.get("version")),
-                **_metric_data(form),
-            )
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Metric saved.")
-            return redirect("experiments:metric_detail", actor.workspace.slug, metric.pk)
-    context = {
-        "metric": metric,
-        "form": form,
-        "errors": errors,
-        "kinds": METRIC_KINDS,
-        "aggregations": AGGREGATIONS,
-        **_nav(actor),
-    }
-    return render(request, "experiments/metric_detail.html", context, status=400 if errors else 200)
+    form = MetricForm(posted(request), actor=actor, instance=metric)
+    if form.submit(services.metric_update, metric_id=metric.pk):
+        messages.success(request, "Metric saved.")
+        return redirect("experiments:metric_detail", actor.workspace.slug, metric.pk)
+    context = {"metric": metric, **_metric_context(actor, form)}
+    return render(request, "experiments/metric_detail.html", context, status=400 if form.errors else 200)
+
+
+def _metric_action(request, metric_id: int, service, notice: str, **fixed):
+    """Archive, restore or delete: refused (a metric in use cannot be deleted) shows the reason on its page."""
+    actor = request.actor
+    metric = selectors.access_metric(actor=actor, id=metric_id)
+    form = ActionForm(request.POST, actor=actor)
+    if form.submit(service, metric_id=metric.pk, **fixed):
+        messages.success(request, notice)
+        return redirect("experiments:metric_list", actor.workspace.slug)
+    context = {"metric": metric, **_metric_context(actor, MetricForm(actor=actor, instance=metric))}
+    context["errors"] = form.page_errors
+    return render(request, "experiments/metric_detail.html", context, status=400)
+
+
+@workspace_page(WRITE)
+@require_POST
+def metric_archive_view(request: HttpRequest, metric_id: int):
+    return _metric_action(request, metric_id, services.metric_update, "Metric archived.", archived=True)
+
+
+@workspace_page(WRITE)
+@require_POST
+def metric_restore_view(request: HttpRequest, metric_id: int):
+    return _metric_action(request, metric_id, services.metric_update, "Metric restored.", archived=False)
+
+
+@workspace_page(WRITE)
+@require_POST
+def metric_delete_view(request: HttpRequest, metric_id: int):
+    return _metric_action(request, metric_id, services.metric_delete, "Metric deleted.")
 
 
 # --- learning log -------------------------------------------------------------------------------------------------
@@ -835,15 +421,14 @@ def metric_detail_view(request: HttpRequest, metric_id: int):
 @require_http_methods(["GET", "HEAD"])
 def learning_list_view(request: HttpRequest):
     actor = request.actor
-    search = request.GET.get("q", "").strip()[:200]
-    outcome = request.GET.get("outcome", "")
-    feature_id = _int(request.GET.get("feature"))
+    filters = LearningFilterForm(request.GET).values()
+    search, outcome, feature_id = filters["q"], filters["outcome"], filters["feature"]
     learnings = selectors.learning_list(actor=actor, search=search, outcome=outcome, feature_id=feature_id)
-    page = Paginator(learnings, 20).get_page(request.GET.get("page"))
+    page = paginate_page(request, learnings, 20)
     context = {
         "page": page,
         "search": search,
-        "outcome": outcome if outcome in dict(OUTCOMES) else "",
+        "outcome": outcome,
         "outcomes": OUTCOMES,
         "features": feature_choices(actor.workspace),
         "feature_id": feature_id,

@@ -5,12 +5,28 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import BodyId, MoneyOut, PageParams, StrictBody, page_schema, workspace_money
+from valueloop.core.api_support import (
+    BodyId,
+    MoneyOut,
+    PageParams,
+    StrictBody,
+    choice_literal,
+    page_schema,
+    workspace_money,
+)
+
+from .models import PLACED_BY, RUN_KINDS, RUN_STATUS, SOURCE_KINDS, THEME_STATUS
+
+ThemeStatus = choice_literal(THEME_STATUS)
+SourceKind = choice_literal(SOURCE_KINDS)
+PlacedBy = choice_literal(PLACED_BY)
+RunKind = choice_literal(RUN_KINDS)
+RunStatus = choice_literal(RUN_STATUS)
 
 
 class ThemeListParams(PageParams):
     q: str = Field("", max_length=200, description="Words in the name or keyphrases")
-    status: Literal["active", "merged", "archived"] = "active"
+    status: ThemeStatus = "active"
     sort: Literal["volume", "arr", "growth", "accounts", "name"] = "volume"
 
 
@@ -24,7 +40,7 @@ class ThemeOut(Schema):
     name_set_by_pm: bool
     keyphrases: list[str]
     pinned: bool
-    status: Literal["active", "merged", "archived"]
+    status: ThemeStatus
     merged_into_id: int | None
     problem_id: int | None
     items: int
@@ -126,11 +142,11 @@ class ThemeSplitOut(Schema):
 
 class ItemOut(Schema):
     id: int
-    source: Literal["feedback", "highlight"]
+    source: SourceKind
     feedback_id: int | None
     highlight_id: int | None
     theme_id: int | None
-    placed_by: Literal["engine", "pm"] | None
+    placed_by: PlacedBy | None
     similarity: float | None
     said_at: datetime
     customer_id: int | None
@@ -164,9 +180,9 @@ class ProblemLinkOut(Schema):
 
 class RunOut(Schema):
     id: int
-    kind: Literal["incremental", "recluster"]
+    kind: RunKind
     trigger: str
-    status: Literal["running", "succeeded", "failed"]
+    status: RunStatus
     backend: str
     error: str
     counts: dict

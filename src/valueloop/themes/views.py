@@ -3,33 +3,37 @@ the split preview, skipped items, the weekly digest and the Signals page (emergi
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from valueloop.collaboration.facade import thread_context
 from valueloop.core.charts import Series, bar_chart, sparkline
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import form_errors, workspace_page
+from valueloop.core.errors import DomainError
+from valueloop.core.pages import paginate_page, posted, workspace_page
 from valueloop.core.permissions import Scope
 
 from . import selectors, services
+from .forms import (
+    ItemFilterForm,
+    LinkProblemForm,
+    MergeForm,
+    MoveForm,
+    PinForm,
+    ProblemForm,
+    RenameForm,
+    SkippedFilterForm,
+    SplitForm,
+    ThemeFilterForm,
+)
 from .models import THEME_STATUS
 
 WRITE = services.WRITE_SCOPE
 LIST_PAGE_SIZE = 25
 ITEMS_PAGE_SIZE = 25
-
-
-def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**62 else None
 
 
 def _detail_url(actor, theme_id: int) -> str:
@@ -51,13 +55,10 @@ def _rows_with_sparks(rows, weeks_label: str = "12 weeks"):
 @require_safe
 def theme_list_view(request):
     actor = request.actor
-    q = request.GET.get("q", "").strip()[:200]
-    status = request.GET.get("status", "active")
-    status = status if status in dict(THEME_STATUS) else "active"
-    sort = request.GET.get("sort", "volume")
-    sort = sort if sort in selectors.SORTS else "volume"
+    filters = ThemeFilterForm(request.GET).values()
+    q, status, sort = filters["q"], filters["status"], filters["sort"]
     rows = selectors.theme_list(actor=actor, q=q, status=status, sort=sort)
-    page = Paginator(rows, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate_page(request, rows, LIST_PAGE_SIZE)
     _rows_with_sparks(page.object_list)
     context = {
         "page": page,
@@ -108,17 +109,23 @@ def _volume_chart(weeks):
     )
 
 
-def _problem_choices(actor) -> list[tuple[int, str]]:
-    from valueloop.discovery.facade import problem_choices
+CURATIONS = {
+    "rename_form": RenameForm,
+    "pin_form": PinForm,
+    "merge_form": MergeForm,
+    "problem_form": ProblemForm,
+    "link_form": LinkProblemForm,
+    "move_form": MoveForm,
+}
 
-    return problem_choices(actor.workspace)
 
-
-def _detail_context(request, theme, *, errors=None, q: str = "") -> dict:
+def _detail_context(request, theme, *, failed=None, q: str = "") -> dict:
+    """The theme page's context; ``failed``: the curation form that was just refused, shown with its errors in
+    place of its blank one."""
     actor = request.actor
     metrics = selectors.theme_metrics(actor=actor, theme_ids=[theme.pk])[theme.pk]
     items = selectors.theme_items(actor=actor, theme=theme, q=q)
-    page = Paginator(items, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate_page(request, items, ITEMS_PAGE_SIZE)
     can_write = actor.can(WRITE)
     context = {
         "theme": theme,
@@ -133,13 +140,14 @@ def _detail_context(request, theme, *, errors=None, q: str = "") -> dict:
         "runs": selectors.run_list(actor=actor, limit=8),
         "can_write": can_write,
         "currency": actor.workspace.currency,
-        "errors": errors or {},
+        "failed": failed,
         "merged_into": theme.merged_into if theme.merged_into_id else None,
         "ws": actor.workspace.slug,
     }
     if can_write:
-        context["theme_choices"] = selectors.theme_choices(actor=actor, exclude=theme.pk)
-        context["problem_choices"] = _problem_choices(actor)
+        for name, form_class in CURATIONS.items():
+            mine = isinstance(failed, form_class)
+            context[name] = failed if mine else form_class(actor=actor, theme=theme)
     context.update(thread_context(actor=actor, entity_type="theme", entity_id=theme.pk))
     return context
 
@@ -149,54 +157,11 @@ def _detail_context(request, theme, *, errors=None, q: str = "") -> dict:
 def theme_detail_view(request, theme_id: int):
     actor = request.actor
     theme = selectors.access_theme(actor=actor, id=theme_id)
-    q = request.GET.get("q", "").strip()[:200]
+    q = ItemFilterForm(request.GET).values()["q"]
     context = _detail_context(request, theme, q=q)
     if request.htmx and request.htmx.target == "theme-items":
         return render(request, "themes/theme_detail.html#items", context)
     return render(request, "themes/theme_detail.html", context)
-
-
-def _apply(actor, theme, action: str, data) -> tuple[str, int]:
-    """(notice, theme id to show afterwards)"""
-    version = _int(data.get("version"))
-    if action == "rename":
-        updated = services.theme_rename(
-            actor=actor, theme_id=theme.pk, name=data.get("name", ""), expected_version=version
-        )
-        return ("Renamed." if updated.name_set_by_pm else "Back to the automatic name."), theme.pk
-    if action in ("pin", "unpin"):
-        services.theme_pin(actor=actor, theme_id=theme.pk, pinned=action == "pin", expected_version=version)
-        return ("Pinned: its items stay put when themes are recomputed." if action == "pin" else "Unpinned."), theme.pk
-    if action == "merge":
-        into = _int(data.get("into_id"))
-        if into is None:
-            raise Invalid("Choose the theme to merge into.", fields={"into_id": "Choose a theme."})
-        target = services.theme_merge(actor=actor, theme_id=theme.pk, into_id=into, expected_version=version)
-        return f"Merged into “{target.name}”.", target.pk
-    if action == "problem":
-        link = services.theme_create_problem(actor=actor, theme_id=theme.pk, title=data.get("title", ""))
-        return _problem_notice(link), theme.pk
-    if action == "link_problem":
-        problem_id = _int(data.get("problem_id"))
-        if problem_id is None:
-            raise Invalid("Choose a problem.", fields={"problem_id": "Choose a problem."})
-        link = services.theme_link_problem(actor=actor, theme_id=theme.pk, problem_id=problem_id)
-        return _problem_notice(link), theme.pk
-    if action == "move":
-        ids = [_int(v) for v in data.getlist("item_ids")]
-        if any(i is None for i in ids):
-            raise Invalid("Some selected items are not valid.", fields={"item_ids": "Not an id."})
-        if data.get("to_theme_id") == "new":
-            created = services.theme_create(
-                actor=actor, name=data.get("new_theme_name", ""), item_ids=[i for i in ids if i]
-            )
-            return f"Created the theme “{created.name}” with {created.size} items.", created.pk
-        target = _int(data.get("to_theme_id"))
-        if target is None:
-            raise Invalid("Choose the theme to move them to.", fields={"to_theme_id": "Choose a theme."})
-        moved = services.items_move(actor=actor, item_ids=[i for i in ids if i], theme_id=target)
-        return f"Moved {len(moved)} item{'s' if len(moved) != 1 else ''}.", theme.pk
-    raise Invalid("Unknown action.", fields={"action": "Unknown action."})
 
 
 def _problem_notice(link) -> str:
@@ -209,22 +174,86 @@ def _problem_notice(link) -> str:
     return text + "."
 
 
-@workspace_page(WRITE)
-@require_POST
-def theme_action_view(request, theme_id: int):
+def _curate(request, theme_id: int, form_class, service=None, notice=None):
+    """One curation form posted to its own URL: on success a notice and the theme page (or the theme the items went
+    to); on failure the theme page with the form's errors in place (400)."""
     actor = request.actor
     theme = selectors.access_theme(actor=actor, id=theme_id, scope=WRITE)
-    try:
-        with transaction.atomic():
-            notice, show = _apply(actor, theme, request.POST.get("action", ""), request.POST)
-    except DomainError as exc:
-        if exc.status == 403:
-            raise
+    form = form_class(request.POST, actor=actor, theme=theme)
+    if form_class is MoveForm:
+        saved = form.move()
+    else:
+        saved = form.submit(service, theme_id=theme.pk)
+        if saved:
+            form.result = notice(form.result)
+    if not saved:
         theme = selectors.access_theme(actor=actor, id=theme_id)
-        context = _detail_context(request, theme, errors=form_errors(exc))
-        return render(request, "themes/theme_detail.html", context, status=400)
-    messages.success(request, notice)
+        return render(request, "themes/theme_detail.html", _detail_context(request, theme, failed=form), status=400)
+    show, text = form.result
+    messages.success(request, text)
     return redirect(_detail_url(actor, show))
+
+
+@workspace_page(WRITE)
+@require_POST
+def theme_rename_view(request, theme_id: int):
+    return _curate(
+        request,
+        theme_id,
+        RenameForm,
+        services.theme_rename,
+        lambda t: (t.pk, "Renamed." if t.name_set_by_pm else "Back to the automatic name."),
+    )
+
+
+@workspace_page(WRITE)
+@require_POST
+def theme_pin_view(request, theme_id: int):
+    return _curate(
+        request,
+        theme_id,
+        PinForm,
+        functools.partial(services.theme_pin, pinned=True),
+        lambda t: (t.pk, "Pinned: its items stay put when themes are recomputed."),
+    )
+
+
+@workspace_page(WRITE)
+@require_POST
+def theme_unpin_view(request, theme_id: int):
+    return _curate(
+        request, theme_id, PinForm, functools.partial(services.theme_pin, pinned=False), lambda t: (t.pk, "Unpinned.")
+    )
+
+
+@workspace_page(WRITE)
+@require_POST
+def theme_merge_view(request, theme_id: int):
+    return _curate(
+        request, theme_id, MergeForm, services.theme_merge, lambda target: (target.pk, f"Merged into “{target.name}”.")
+    )
+
+
+@workspace_page(WRITE)
+@require_POST
+def theme_problem_view(request, theme_id: int):
+    return _curate(
+        request, theme_id, ProblemForm, services.theme_create_problem, lambda link: (theme_id, _problem_notice(link))
+    )
+
+
+@workspace_page(WRITE)
+@require_POST
+def theme_link_problem_view(request, theme_id: int):
+    return _curate(
+        request, theme_id, LinkProblemForm, services.theme_link_problem, lambda link: (theme_id, _problem_notice(link))
+    )
+
+
+@workspace_page(WRITE)
+@require_POST
+def theme_move_view(request, theme_id: int):
+    return _curate(request, theme_id, MoveForm)
 
 
 @workspace_page(WRITE)
@@ -232,32 +261,22 @@ def theme_action_view(request, theme_id: int):
 def theme_split_view(request, theme_id: int):
     actor = request.actor
     theme = selectors.access_theme(actor=actor, id=theme_id, scope=WRITE)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            kept, new = services.theme_split(
-                actor=actor,
-                theme_id=theme.pk,
-                token=request.POST.get("token", "")[:64],
-                expected_version=_int(request.POST.get("version")),
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-            theme = selectors.access_theme(actor=actor, id=theme_id)
-        else:
-            messages.success(request, f"Split: “{kept.name}” ({kept.size}) and “{new.name}” ({new.size}).")
-            return redirect(_detail_url(actor, kept.pk))
-    preview = None
+    form = SplitForm(posted(request), actor=actor, theme=theme)
+    if form.submit(services.theme_split, theme_id=theme.pk):
+        kept, new = form.result
+        messages.success(request, f"Split: “{kept.name}” ({kept.size}) and “{new.name}” ({new.size}).")
+        return redirect(_detail_url(actor, kept.pk))
+    if form.is_bound:
+        theme = selectors.access_theme(actor=actor, id=theme_id)
+    preview, errors = None, form.error_summary
     try:
         preview = services.theme_split_preview(actor=actor, theme_id=theme.pk)
     except DomainError as exc:
         if exc.status == 403:
             raise
-        errors = errors or form_errors(exc)
+        errors = errors or {"form": exc.message}
     context = {"theme": theme, "preview": preview, "errors": errors}
-    return render(request, "themes/split.html", context, status=400 if errors and request.method == "POST" else 200)
+    return render(request, "themes/split.html", context, status=400 if form.errors else 200)
 
 
 # --- skipped items, digest, signals --------------------------------------------------------------
@@ -267,8 +286,8 @@ def theme_split_view(request, theme_id: int):
 @require_safe
 def skipped_view(request):
     actor = request.actor
-    reason = request.GET.get("reason", "")[:120]
-    page = Paginator(selectors.skipped_items(actor=actor, reason=reason), 50).get_page(request.GET.get("page"))
+    reason = SkippedFilterForm(request.GET).values()["reason"]
+    page = paginate_page(request, selectors.skipped_items(actor=actor, reason=reason), 50)
     context = {
         "page": page,
         "rows": [(item, selectors._quote(actor, item, limit=300)) for item in page.object_list],

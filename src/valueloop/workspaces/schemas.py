@@ -1,22 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from ninja import Field, Schema
 
-from valueloop.core.api_support import StrictBody, page_schema
-from valueloop.core.permissions import Role
+from valueloop.core.api_support import StrictBody, choice_literal, page_schema
+from valueloop.core.permissions import ROLE_CHOICES
 
-from .models import CURRENCIES
+from .models import CONTRIBUTOR_FUNCTIONS, CURRENCY_CHOICES
 
-RoleName = Literal["admin", "product_manager", "product_owner", "contributor", "stakeholder"]
-CurrencyCode = Literal["USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR", "BRL", "SGD"]
-FunctionName = Literal[
-    "", "engineering", "design", "research", "marketing", "sales", "support", "product", "leadership"
-]
-assert set(RoleName.__args__) == {r.value for r in Role}  # type: ignore[attr-defined]
-assert list(CurrencyCode.__args__) == CURRENCIES  # type: ignore[attr-defined]
+RoleName = choice_literal(ROLE_CHOICES)
+CurrencyCode = choice_literal(CURRENCY_CHOICES)
+FunctionName = choice_literal(CONTRIBUTOR_FUNCTIONS)
 
 
 class WorkspaceOut(Schema):

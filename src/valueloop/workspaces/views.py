@@ -1,242 +1,256 @@
+"""Workspace pages: products and areas, settings, members and invitations, a new workspace, accepting an invitation.
+
+One view (and URL) per form: a form that fails re-renders its page with the errors beside its fields (status 400)
+on its own URL; the product and members pages are drawn by one helper each, whichever form posted.
+"""
+
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from valueloop.collaboration.facade import thread_context
-from valueloop.core import money
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import form_errors, public_page, signed_in_page, workspace_page
-from valueloop.core.permissions import ROLE_CHOICES, Scope
+from valueloop.core.errors import DomainError
+from valueloop.core.pages import paginate_page, posted, public_page, signed_in_page, workspace_page
+from valueloop.core.permissions import Scope
 
 from . import selectors, services
-from .forms import MemberChoiceForm
-from .models import CONTRIBUTOR_FUNCTIONS, CURRENCY_CHOICES
+from .forms import (
+    AreaForm,
+    InvitationForm,
+    MemberActionForm,
+    MemberFilterForm,
+    MemberRoleForm,
+    ProductFilterForm,
+    ProductForm,
+    SettingsForm,
+    WorkspaceCreateForm,
+)
 
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+# --- products and areas -----------------------------------------------------------------------
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def product_list_view(request):
     actor = request.actor
-    errors: dict[str, str] = {}
-    form = {"name": "", "key": "", "description": ""}
-    if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in form}
-        try:
-            product = services.product_create(actor=actor, **form)
-        except DomainError as exc:
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Product {product.name} created.")
-            return redirect("workspaces:product_detail", actor.workspace.slug, product.pk)
-    search = request.GET.get("q", "").strip()
-    show_archived = request.GET.get("archived") == "1"
-    products = selectors.product_list(actor=actor, search=search, include_archived=show_archived)
-    page = Paginator(products, 25).get_page(request.GET.get("page"))
+    form = ProductForm(posted(request), actor=actor)
+    if form.submit(services.product_create):
+        messages.success(request, f"Product {form.result.name} created.")
+        return redirect("workspaces:product_detail", actor.workspace.slug, form.result.pk)
+    filters = ProductFilterForm(request.GET).values()
+    products = selectors.product_list(actor=actor, search=filters["q"], include_archived=filters["archived"])
+    page = paginate_page(request, products, 25)
     page.object_list = selectors.with_area_counts(page.object_list)
     context = {
         "page": page,
-        "search": search,
-        "show_archived": show_archived,
-        "errors": errors,
+        "search": filters["q"],
+        "show_archived": filters["archived"],
         "form": form,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
     }
     if request.htmx and request.method == "GET":
         return render(request, "workspaces/product_list.html#results", context)
-    return render(request, "workspaces/product_list.html", context, status=400 if errors else 200)
+    return render(request, "workspaces/product_list.html", context, status=400 if form.errors else 200)
 
 
-def _apply_product_action(actor, product, action: str, data) -> str:
-    """One form post on the product page -> one service call; returns the notice to show."""
-    if action == "update":
-        services.product_update(
-            actor=actor,
-            product_id=product.pk,
-            expected_version=_int_or_none(data.get("version")),
-            name=data.get("name", ""),
-            key=data.get("key", ""),
-            description=data.get("description", ""),
-        )
-        return "Product saved."
-    if action in ("archive", "restore"):
-        services.product_archive(actor=actor, product_id=product.pk, archived=action == "archive")
-        return "Product archived." if action == "archive" else "Product restored."
-    if action == "add_area":
-        services.area_create(
-            actor=actor,
-            product_id=product.pk,
-            name=data.get("area_name", ""),
-            description=data.get("area_description", ""),
-        )
-        return "Area added."
-    if action in ("archive_area", "restore_area"):
-        services.area_archive(
-            actor=actor, area_id=_int_or_none(data.get("area_id")) or 0, archived=action == "archive_area"
-        )
-        return "Area archived." if action == "archive_area" else "Area restored."
-    raise Invalid(f"Unknown action {action!r}.")
+def _product_page(request, product, *, form=None, area_form=None):
+    actor = request.actor
+    form = form or ProductForm(actor=actor, instance=product)
+    area_form = area_form or AreaForm(actor=actor)
+    context = {
+        "product": product,
+        "areas": selectors.area_list(actor=actor, product=product, include_archived=True),
+        "form": form,
+        "area_form": area_form,
+        "can_write": actor.can(Scope.PORTFOLIO_WRITE),
+        **thread_context(actor=actor, entity_type="product", entity_id=product.pk),
+    }
+    status = 400 if form.errors or area_form.errors else 200
+    return render(request, "workspaces/product_detail.html", context, status=status)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def product_detail_view(request, product_id: int):
+    """The product page; a POST is its edit form."""
     actor = request.actor
     product = selectors.access_product(actor=actor, id=product_id)
-    errors: dict[str, str] = {}
-    area_errors: dict[str, str] = {}
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        try:
-            notice = _apply_product_action(actor, product, action, request.POST)
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            (area_errors if action == "add_area" else errors).update(form_errors(exc))
-        else:
-            messages.success(request, notice)
-            return redirect("workspaces:product_detail", actor.workspace.slug, product.pk)
-    context = {
-        "product": product,
-        "areas": selectors.area_list(actor=actor, product=product, include_archived=True),
-        "errors": errors,
-        "area_errors": area_errors,
-        "can_write": actor.can(Scope.PORTFOLIO_WRITE),
-        **thread_context(actor=actor, entity_type="product", entity_id=product.pk),
-    }
-    return render(request, "workspaces/product_detail.html", context, status=400 if errors or area_errors else 200)
+    form = ProductForm(posted(request), actor=actor, instance=product)
+    if form.submit(services.product_update, product_id=product.pk):
+        messages.success(request, "Product saved.")
+        return redirect("workspaces:product_detail", actor.workspace.slug, product.pk)
+    return _product_page(request, product, form=form)
+
+
+def _product_archive(request, product_id: int, *, archived: bool):
+    product = services.product_archive(actor=request.actor, product_id=product_id, archived=archived)
+    messages.success(request, "Product archived." if archived else "Product restored.")
+    return redirect("workspaces:product_detail", request.actor.workspace.slug, product.pk)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def product_archive_view(request, product_id: int):
+    return _product_archive(request, product_id, archived=True)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def product_restore_view(request, product_id: int):
+    return _product_archive(request, product_id, archived=False)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def area_create_view(request, product_id: int):
+    actor = request.actor
+    product = selectors.access_product(actor=actor, id=product_id)
+    area_form = AreaForm(request.POST, actor=actor)
+    if area_form.submit(services.area_create, product_id=product.pk):
+        messages.success(request, "Area added.")
+        return redirect("workspaces:product_detail", actor.workspace.slug, product.pk)
+    return _product_page(request, product, area_form=area_form)
+
+
+def _area_archive(request, product_id: int, area_id: int, *, archived: bool):
+    actor = request.actor
+    product = selectors.access_product(actor=actor, id=product_id)
+    # The area must be one of this product's: another product's area id is not found under it.
+    if selectors.access_area(actor=actor, id=area_id).product_id != product.pk:
+        raise Http404("No such area under this product.")
+    services.area_archive(actor=actor, area_id=area_id, archived=archived)
+    messages.success(request, "Area archived." if archived else "Area restored.")
+    return redirect("workspaces:product_detail", actor.workspace.slug, product.pk)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def area_archive_view(request, product_id: int, area_id: int):
+    return _area_archive(request, product_id, area_id, archived=True)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def area_restore_view(request, product_id: int, area_id: int):
+    return _area_archive(request, product_id, area_id, archived=False)
+
+
+# --- the workspace ----------------------------------------------------------------------------
 
 
 @workspace_page(Scope.WORKSPACE_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def settings_view(request):
     actor = request.actor
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            services.workspace_update(
-                actor=actor,
-                expected_version=_int_or_none(request.POST.get("version")),
-                name=request.POST.get("name", ""),
-                timezone=request.POST.get("timezone", ""),
-                currency=request.POST.get("currency", ""),
-                locale=request.POST.get("locale", "") or actor.workspace.locale,
-            )
-        except DomainError as exc:
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Workspace settings saved.")
-            return redirect("workspaces:settings", actor.workspace.slug)
-    import zoneinfo
+    form = SettingsForm(posted(request), actor=actor, instance=actor.workspace)
+    if form.submit(services.workspace_update):
+        messages.success(request, "Workspace settings saved.")
+        return redirect("workspaces:settings", actor.workspace.slug)
+    return render(request, "workspaces/settings.html", {"form": form}, status=400 if form.errors else 200)
 
+
+def _members_page(request, *, invite_form=None, role_form=None, action_form=None, invite_url=None):
+    """The members page, with the form that just failed (if any) in place of its blank one."""
+    actor = request.actor
+    can_manage = actor.can(Scope.WORKSPACE_MANAGE)
+    search = MemberFilterForm(request.GET).values()["q"]
+    page = paginate_page(request, selectors.member_list(actor=actor, search=search), 50)
+    if can_manage:
+        for membership in page.object_list:
+            failed = role_form is not None and role_form.instance.pk == membership.pk
+            membership.role_form = role_form if failed else MemberRoleForm(actor=actor, instance=membership)
+    forms = [f for f in (invite_form, role_form, action_form) if f is not None]
     context = {
-        "errors": errors,
-        "currencies": CURRENCY_CHOICES,
-        "timezones": sorted(zoneinfo.available_timezones()),
-        "locales": money.locale_choices(),
+        "page": page,
+        "search": search,
+        "invitations": selectors.invitation_list(actor=actor) if can_manage else [],
+        "can_manage": can_manage,
+        "invite_form": invite_form or InvitationForm(actor=actor),
+        "action_form": action_form,
+        "role_form": role_form,
+        "invite_url": invite_url,
     }
-    return render(request, "workspaces/settings.html", context, status=400 if errors else 200)
+    status = 400 if any(f.errors for f in forms) else 200
+    return render(request, "workspaces/members.html", context, status=status)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_safe
 def members_view(request):
+    return _members_page(request)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def invitation_create_view(request):
     actor = request.actor
-    errors: dict[str, str] = {}
-    invite_url = None
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        try:
-            actor.require(Scope.WORKSPACE_MANAGE)
-            if action == "invite":
-                invitation, invite_url = services.invitation_create(
-                    actor=actor, role=request.POST.get("role", ""), email=request.POST.get("email", "")
-                )
-                if invitation.email:
-                    messages.success(request, f"Invitation sent to {invitation.email}.")
-                    invite_url = None
-            elif action == "role":
-                services.member_role_change(
-                    actor=actor,
-                    membership_id=_int_or_none(request.POST.get("member_id")) or 0,
-                    role=request.POST.get("role", ""),
-                    function=request.POST.get("function", ""),
-                )
-                messages.success(request, "Role changed.")
-            elif action == "remove":
-                services.member_remove(actor=actor, membership_id=_int_or_none(request.POST.get("member_id")) or 0)
-                messages.success(request, "Member removed.")
-            elif action == "revoke_tokens":
-                choice = MemberChoiceForm(request.POST)
-                if not choice.is_valid():
-                    raise Invalid(
-                        "Choose a member.", fields={"member_id": " ".join(choice.errors.get("member_id", []))}
-                    )
-                revoked = services.member_tokens_revoke(actor=actor, membership_id=choice.cleaned_data["member_id"])
-                messages.success(request, f"{revoked} API token{pluralize(revoked)} revoked.")
-            elif action == "revoke":
-                services.invitation_revoke(
-                    actor=actor, invitation_id=_int_or_none(request.POST.get("invitation_id")) or 0
-                )
-                messages.success(request, "Invitation revoked.")
-            else:
-                errors = {"form": "Unknown action."}
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        if not errors and invite_url is None:
-            return redirect("workspaces:members", actor.workspace.slug)
-    search = request.GET.get("q", "").strip()
-    context = {
-        "page": Paginator(selectors.member_list(actor=actor, search=search), 50).get_page(request.GET.get("page")),
-        "search": search,
-        "invitations": selectors.invitation_list(actor=actor) if actor.can(Scope.WORKSPACE_MANAGE) else [],
-        "can_manage": actor.can(Scope.WORKSPACE_MANAGE),
-        "roles": ROLE_CHOICES,
-        "functions": CONTRIBUTOR_FUNCTIONS,
-        "errors": errors,
-        "invite_url": invite_url,
-    }
-    return render(request, "workspaces/members.html", context, status=400 if errors else 200)
+    form = InvitationForm(request.POST, actor=actor)
+    if not form.submit(services.invitation_create):
+        return _members_page(request, invite_form=form)
+    invitation, invite_url = form.result
+    if invitation.email:
+        messages.success(request, f"Invitation sent to {invitation.email}.")
+        return redirect("workspaces:members", actor.workspace.slug)
+    # A link invitation: its URL holds the only copy of the token, so it is shown in this answer, once.
+    return _members_page(request, invite_url=invite_url)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def invitation_revoke_view(request, invitation_id: int):
+    form = MemberActionForm(request.POST, actor=request.actor)
+    if not form.submit(services.invitation_revoke, invitation_id=invitation_id):
+        return _members_page(request, action_form=form)
+    messages.success(request, "Invitation revoked.")
+    return redirect("workspaces:members", request.actor.workspace.slug)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def member_role_view(request, member_id: int):
+    actor = request.actor
+    membership = selectors.access_membership(actor=actor, id=member_id, scope=Scope.WORKSPACE_MANAGE)
+    form = MemberRoleForm(request.POST, actor=actor, instance=membership)
+    if not form.submit(services.member_role_change, membership_id=membership.pk):
+        return _members_page(request, role_form=form)
+    messages.success(request, "Role changed.")
+    return redirect("workspaces:members", actor.workspace.slug)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def member_remove_view(request, member_id: int):
+    form = MemberActionForm(request.POST, actor=request.actor)
+    if not form.submit(services.member_remove, membership_id=member_id):
+        return _members_page(request, action_form=form)
+    messages.success(request, "Member removed.")
+    return redirect("workspaces:members", request.actor.workspace.slug)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def member_tokens_revoke_view(request, member_id: int):
+    form = MemberActionForm(request.POST, actor=request.actor)
+    if not form.submit(services.member_tokens_revoke, membership_id=member_id):
+        return _members_page(request, action_form=form)
+    revoked = form.result
+    messages.success(request, f"{revoked} API token{pluralize(revoked)} revoked.")
+    return redirect("workspaces:members", request.actor.workspace.slug)
 
 
 @signed_in_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def workspace_create_view(request):
-    errors: dict[str, str] = {}
-    if request.method != "POST":
+    form = WorkspaceCreateForm(posted(request))
+    if not form.is_bound:
         selectors.workspace_creation_check(user=request.user)  # 403 page for those the policy excludes
-    else:
-        try:
-            workspace = services.workspace_create(
-                user=request.user,
-                name=request.POST.get("name", ""),
-                timezone_name=request.POST.get("timezone", "UTC") or "UTC",
-                currency=request.POST.get("currency", "USD") or "USD",
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            return redirect("home:workspace", workspace.slug)
-    return render(
-        request,
-        "workspaces/workspace_new.html",
-        {"errors": errors, "currencies": CURRENCY_CHOICES},
-        status=400 if errors else 200,
-    )
+    elif form.submit(services.workspace_create, user=request.user):
+        return redirect("home:workspace", form.result.slug)
+    return render(request, "workspaces/workspace_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @public_page
