@@ -35,7 +35,6 @@ NOT_YET_CONVERTED = {
     "collaboration",
     "events",
     "experiments",
-    "feedback",
     "flags",
     "research",
     "themes",
