@@ -104,7 +104,7 @@ def test_customer_pages__contributor_reads_but_cannot_write(world, base):
     page = text(client.get(f"{base}{acme.pk}/"))
     assert "Acme" in page and "Archive" not in page and "Add contact" not in page
     assert client.get(base + "new/").status_code == 403
-    assert client.post(f"{base}{acme.pk}/", {"action": "archive"}).status_code == 403
+    assert client.post(f"{base}{acme.pk}/archive/").status_code == 403
     assert Customer.objects.get(pk=acme.pk).archived_at is None
 
 
@@ -134,17 +134,18 @@ def test_customer_detail__timeline_from_a_registered_source(world, client_a, bas
 def test_customer_detail__contacts_archive_and_delete(world, client_a, base):
     acme = services.customer_create(actor=world.actor_a, name="Acme")
     url = f"{base}{acme.pk}/"
-    response = client_a.post(url, {"action": "add_contact", "contact_name": "Ada", "contact_email": "bad"})
+    response = client_a.post(url + "contacts/", {"contact-name": "Ada", "contact-email": "bad"})
     assert response.status_code == 400 and "is not an email address" in text(response)
-    client_a.post(url, {"action": "add_contact", "contact_name": "Ada", "contact_email": "ada@acme.test"})
+    client_a.post(url + "contacts/", {"contact-name": "Ada", "contact-email": "ada@acme.test"})
     ada = Contact.objects.get(email="ada@acme.test")
-    client_a.post(url, {"action": "unsubscribe_contact", "contact_id": ada.pk})
+    response = client_a.post(f"{base}contacts/{ada.pk}/unsubscribe/", {"next": url})
+    assert response["Location"] == url
     ada.refresh_from_db()
     assert ada.unsubscribed_at is not None
-    response = client_a.post(url, {"action": "delete"})
+    response = client_a.post(url + "delete/")
     assert response.status_code == 400 and "Archive Acme first" in text(response)
-    client_a.post(url, {"action": "archive"})
-    response = client_a.post(url, {"action": "delete"})
+    client_a.post(url + "archive/")
+    response = client_a.post(url + "delete/")
     assert response.status_code == 302 and response["Location"] == base
     assert not Customer.objects.exists() and Contact.objects.filter(pk=ada.pk).exists()
 
@@ -157,7 +158,7 @@ def test_contacts_personas_and_currencies_pages(world, client_a, base):
     assert "Ada" in text(client_a.get(base + "contacts/?q=acme"))
     response = client_a.post(
         f"{base}contacts/{ada.pk}/",
-        {"action": "update", "version": "1", "name": "Ada L", "email": "ada@acme.test", "customer_id": ""},
+        {"version": "1", "name": "Ada L", "email": "ada@acme.test", "customer_id": ""},
     )
     assert response.status_code == 302
     ada.refresh_from_db()
@@ -170,11 +171,11 @@ def test_contacts_personas_and_currencies_pages(world, client_a, base):
     assert "<strong>Cash</strong>" in page and "Discussion" in page
     assert client_a.post(base + "personas/", {"name": "cfo"}).status_code == 400
 
-    response = client_a.post(base + "currencies/", {"action": "set", "currency": "GBP", "rate": "1,27"})
+    response = client_a.post(base + "currencies/", {"currency": "GBP", "rate": "1,27"})
     assert response.status_code == 302
     page = text(client_a.get(base + "currencies/"))
     assert "1 GBP = 1.27 USD" in page
-    response = client_a.post(base + "currencies/", {"action": "set", "currency": "USD", "rate": "1"})
+    response = client_a.post(base + "currencies/", {"currency": "USD", "rate": "1"})
     assert response.status_code == 400 and "workspace currency" in text(response)
 
 
@@ -202,7 +203,7 @@ def test_import_page__upload_preview_fix_mapping_confirm(world, client_a, base, 
     assert len(kept) == 1
     mapping = {"map_name": "Org", "map_arr": "Money", "map_lifecycle": "Stage"}
     options = {"kind": "accounts", "preset": "auto", "encoding": "utf-8", "date_order": "auto"}
-    response = client_a.post(base + "import/", {"step": "preview", **options, **mapping})
+    response = client_a.post(base + "import/review/", {"step": "preview", **options, **mapping})
     page = text(response)
     assert "ARR cannot be negative (-5)" in page and re.search(
         r">3</td><td data-label=\"Field\">arr</td><td data-label=\"Column\">Money</td>", page
@@ -210,11 +211,11 @@ def test_import_page__upload_preview_fix_mapping_confirm(world, client_a, base, 
     assert "Skip the 1 invalid row" in page and "Ignored columns: Notes" in page
     assert not Customer.objects.exists()
     # confirming without skipping is refused and still writes nothing
-    response = client_a.post(base + "import/", {"step": "confirm", **options, **mapping})
+    response = client_a.post(base + "import/review/", {"step": "confirm", **options, **mapping})
     assert response.status_code == 400 and not Customer.objects.exists()
     # a GET shows the pending preview again (the file is kept between requests)
     assert "ARR cannot be negative" in text(client_a.get(base + "import/"))
-    response = client_a.post(base + "import/", {"step": "confirm", "skip_invalid": "1", **options, **mapping})
+    response = client_a.post(base + "import/review/", {"step": "confirm", "skip_invalid": "1", **options, **mapping})
     assert response.status_code == 302 and response["Location"] == base
     assert sorted(Customer.objects.values_list("name", "lifecycle")) == [("Acme", "customer"), ("Gamma", "trial")]
     assert list(upload_dir.glob("*.csv")) == []
@@ -255,7 +256,7 @@ def test_import_page__csrf_is_still_checked(world, base, upload_dir):
 def test_import_page__cancel_discards_the_file(world, client_a, base, upload_dir):
     client_a.post(base + "import/", {"step": "upload", "file": SimpleUploadedFile("a.csv", b"name\nAcme\n")})
     assert len(list(upload_dir.glob("*.csv"))) == 1
-    response = client_a.post(base + "import/", {"step": "cancel"})
+    response = client_a.post(base + "import/cancel/")
     assert response.status_code == 302
     assert list(upload_dir.glob("*.csv")) == []
     assert "upload-form" in text(client_a.get(base + "import/"))

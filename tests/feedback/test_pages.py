@@ -143,16 +143,15 @@ def test_item_page__triage_tags_and_edit(world, accounts):
     item = make_item(world, "Original text")
     client = signed_in(world)
     url = f"{inbox(world)}{item.pk}/"
-    assert client.post(url, {"action": "triaged", "version": 1}).status_code == 302
-    assert client.post(url, {"action": "tags", "tags": "ux, Mobile"}).status_code == 302
+    assert client.post(url + "status/", {"status": "triaged", "version": 1}).status_code == 302
+    assert client.post(url + "tags/", {"tags": "ux, Mobile"}).status_code == 302
     item.refresh_from_db()
     assert item.status == "triaged" and sorted(item.tags.values_list("name", flat=True)) == ["mobile", "ux"]
-    stale = client.post(url, {"action": "archived", "version": 1})
+    stale = client.post(url + "status/", {"status": "archived", "version": 1})
     assert stale.status_code == 400 and "changed by someone else" in stale.content.decode()
     response = client.post(
         url,
         {
-            "action": "update",
             "version": item.version,
             "text": "Edited",
             "title": "T",
@@ -166,7 +165,7 @@ def test_item_page__triage_tags_and_edit(world, accounts):
     assert response.status_code == 302
     item.refresh_from_db()
     assert (item.text, item.source, item.customer_id) == ("Edited", "email", accounts.globex.pk)
-    bad = client.post(url, {"action": "update", "text": "x", "customer": "Nobody"})
+    bad = client.post(url, {"text": "x", "customer": "Nobody"})
     assert bad.status_code == 400 and "Unknown customer" in bad.content.decode()
 
 
@@ -213,7 +212,7 @@ def test_import_page__upload_preview_confirm(world, accounts, tmp_path):
         assert len(stored) == 1 and not FeedbackItem.objects.exists()
         mapping = {f"map_{k}": v or "" for k, v in response.context["report"].mapping.items()}
         response = client.post(
-            inbox(world) + "import/",
+            inbox(world) + "import/review/",
             {
                 "action": "confirm",
                 "token": token,
@@ -251,8 +250,8 @@ def test_tags_page(world, items):
     client = signed_in(world)
     html = client.get(inbox(world) + "tags/").content.decode()
     assert "dunning" in html
-    assert client.post(inbox(world) + "tags/", {"action": "create", "name": "Pricing"}).status_code == 302
-    assert client.post(inbox(world) + "tags/", {"action": "create", "name": "pricing"}).status_code == 400
+    assert client.post(inbox(world) + "tags/", {"name": "Pricing"}).status_code == 302
+    assert client.post(inbox(world) + "tags/", {"name": "pricing"}).status_code == 400
 
 
 def test_inbox_script_is_served_and_loaded_only_by_the_inbox(world, items):

@@ -7,17 +7,15 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import BeforeValidator, PlainSerializer, Strict
 
-from valueloop.core.api_support import BodyId, MoneyOut, PageParams, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, MoneyOut, PageParams, StrictBody, choice_literal, page_schema
 from valueloop.core.money import money_out
 
 from .models import HEALTH, LIFECYCLE, SEGMENTS
 
-SegmentName = Literal["", "enterprise", "mid_market", "smb", "startup", "public_sector", "other"]
-LifecycleName = Literal["prospect", "trial", "customer", "churned"]
-HealthName = Literal["", "good", "at_risk", "poor"]
-assert [c for c, _ in SEGMENTS] == list(SegmentName.__args__)[1:]  # type: ignore[attr-defined]
-assert [c for c, _ in LIFECYCLE] == list(LifecycleName.__args__)  # type: ignore[attr-defined]
-assert [c for c, _ in HEALTH] == list(HealthName.__args__)  # type: ignore[attr-defined]
+# Choices come from the models: a new segment, stage or health is accepted by the API without a second edit.
+SegmentName = choice_literal([("", "")], SEGMENTS)
+LifecycleName = choice_literal(LIFECYCLE)
+HealthName = choice_literal(HEALTH)
 
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. EUR")]
 

@@ -1,116 +1,61 @@
+"""Customer pages: accounts, contacts, personas, exchange rates and the CSV import.
+
+Every input comes through a form of ``forms.py`` (one view and URL per form) and every write through the same
+services as the API; a form with errors re-renders with status 400 and the messages beside the fields.
+"""
+
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.importing import ImportRefused, human_size
-from valueloop.core.pages import form_errors, workspace_page
+from valueloop.core.errors import DomainError
+from valueloop.core.importing import ImportRefused
+from valueloop.core.pages import form_errors, paginate_page, posted, safe_next, workspace_page
 from valueloop.core.permissions import Scope
 
 from . import facade, importing, selectors, services, uploads
+from .forms import (
+    DATE_ORDERS,
+    ENCODINGS,
+    KINDS,
+    PRESETS,
+    SORTS,
+    ContactFilterForm,
+    ContactForm,
+    CurrencyPickForm,
+    CurrencyRateForm,
+    CustomerFilterForm,
+    CustomerForm,
+    ImportReviewForm,
+    ImportUploadForm,
+    PersonaForm,
+    ReturnToForm,
+    TimelineFilterForm,
+)
 from .models import HEALTH, LIFECYCLE, SEGMENTS
 from .money import ISO_4217
 
 WRITE = services.WRITE_SCOPE
 PAGE_SIZE = 50
-CUSTOMER_FORM_FIELDS = (
-    "name",
-    "domain",
-    "segment",
-    "plan",
-    "arr",
-    "arr_currency",
-    "lifecycle",
-    "region",
-    "owner_id",
-    "renewal_date",
-    "health",
-    "external_id",
-)
-SORTS = [
-    ("name", "Name (A–Z)"),
-    ("-arr", "ARR (highest first)"),
-    ("arr", "ARR (lowest first)"),
-    ("renewal", "Renewal (soonest first)"),
-    ("-name", "Name (Z–A)"),
-]
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _decimal_or_none(value) -> Decimal | None:
-    text = (value or "").strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
-
-
-def _choices_context(actor) -> dict:
-    rated = sorted(r.currency for r in selectors.currency_rate_list(actor=actor))
-    return {
-        "segments": SEGMENTS,
-        "lifecycles": LIFECYCLE,
-        "healths": HEALTH,
-        "members": selectors.members(actor.workspace),
-        "currencies": [actor.workspace.currency, *[c for c in rated if c != actor.workspace.currency]],
-    }
 
 
 # --- accounts ---------------------------------------------------------------------------------
-
-
-def _list_filters(request) -> dict:
-    get = request.GET
-    owner = get.get("owner", "")
-    return {
-        "q": get.get("q", "").strip()[:200],
-        "segment": get.get("segment", "") if get.get("segment", "") in dict(SEGMENTS) else "",
-        "lifecycle": get.get("lifecycle", "") if get.get("lifecycle", "") in dict(LIFECYCLE) else "",
-        "health": get.get("health", "") if get.get("health", "") in {"good", "at_risk", "poor", "unknown"} else "",
-        "owner": owner if owner == "none" or _int_or_none(owner) else "",
-        "arr_min": get.get("arr_min", "").strip()[:20],
-        "arr_max": get.get("arr_max", "").strip()[:20],
-        "sort": get.get("sort", "name") if get.get("sort") in dict(SORTS) else "name",
-        "archived": get.get("archived") == "1",
-    }
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET"])
 def customer_list_view(request):
     actor = request.actor
-    f = _list_filters(request)
-    owner = 0 if f["owner"] == "none" else _int_or_none(f["owner"])
-    customers = selectors.customer_list(
-        actor=actor,
-        search=f["q"],
-        segment=f["segment"],
-        lifecycle=f["lifecycle"],
-        health=f["health"],
-        owner_id=owner,
-        arr_min=_decimal_or_none(f["arr_min"]),
-        arr_max=_decimal_or_none(f["arr_max"]),
-        include_archived=f["archived"],
-        sort=f["sort"],
-    )
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    filtered = any(f[k] for k in ("q", "segment", "lifecycle", "health", "owner", "arr_min", "arr_max"))
+    filters = CustomerFilterForm(request.GET)
+    f = filters.values()
+    customers = selectors.customer_list(actor=actor, **filters.selector_arguments())
+    page = paginate_page(request, customers, PAGE_SIZE)
+    filtered = any(f[k] not in (None, "") for k in CustomerFilterForm.FILTERS)
     context = {
         "page": page,
         "f": f,
@@ -119,42 +64,30 @@ def customer_list_view(request):
         "any_customers": filtered or page.paginator.count or selectors.customer_list(actor=actor).exists(),
         "sorts": SORTS,
         "can_write": actor.can(WRITE),
-        **_choices_context(actor),
+        "segments": SEGMENTS,
+        "lifecycles": LIFECYCLE,
+        "healths": HEALTH,
+        "members": selectors.members(actor.workspace),
     }
     if request.htmx:
         return render(request, "customers/customer_list.html#results", context)
     return render(request, "customers/customer_list.html", context)
 
 
-def _customer_form_data(post) -> dict:
-    data = {k: post.get(k, "").strip() for k in CUSTOMER_FORM_FIELDS}
-    data["owner_id"] = _int_or_none(data["owner_id"])
-    data["renewal_date"] = data["renewal_date"] or None
-    arr = data["arr"].replace(",", "").replace(" ", "")
-    data["arr"] = arr or "0"
-    return data
+def _customer_form_page(request, form, customer=None):
+    context = {"form": form, "customer": customer}
+    return render(request, "customers/customer_form.html", context, status=400 if form.errors else 200)
 
 
 @workspace_page(WRITE)
 @require_http_methods(["GET", "POST"])
 def customer_new_view(request):
     actor = request.actor
-    errors: dict[str, str] = {}
-    form = {"lifecycle": "customer", "arr_currency": actor.workspace.currency}
-    if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in CUSTOMER_FORM_FIELDS}
-        try:
-            customer = services.customer_create(actor=actor, **_customer_form_data(request.POST))
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Customer {customer.name} created.")
-            return redirect("customers:customer_detail", actor.workspace.slug, customer.pk)
-    form["owner_id"] = _int_or_none(form.get("owner_id"))
-    context = {"form": form, "errors": errors, "customer": None, **_choices_context(actor)}
-    return render(request, "customers/customer_form.html", context, status=400 if errors else 200)
+    form = CustomerForm(posted(request), actor=actor)
+    if form.submit(services.customer_create):
+        messages.success(request, f"Customer {form.result.name} created.")
+        return redirect("customers:customer_detail", actor.workspace.slug, form.result.pk)
+    return _customer_form_page(request, form)
 
 
 @workspace_page(WRITE)
@@ -162,100 +95,90 @@ def customer_new_view(request):
 def customer_edit_view(request, customer_id: int):
     actor = request.actor
     customer = selectors.access_customer(actor=actor, id=customer_id, scope=WRITE)
-    errors: dict[str, str] = {}
-    form = {k: getattr(customer, k) for k in CUSTOMER_FORM_FIELDS}
-    form["arr"] = f"{customer.arr:.2f}"
-    form["renewal_date"] = customer.renewal_date.isoformat() if customer.renewal_date else ""
-    version = customer.version
-    if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in CUSTOMER_FORM_FIELDS}
-        version = _int_or_none(request.POST.get("version"))
-        try:
-            services.customer_update(
-                actor=actor, customer_id=customer.pk, expected_version=version, **_customer_form_data(request.POST)
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Customer saved.")
-            return redirect("customers:customer_detail", actor.workspace.slug, customer.pk)
-    form["owner_id"] = _int_or_none(form.get("owner_id"))
-    context = {"form": form, "errors": errors, "customer": customer, "version": version, **_choices_context(actor)}
-    return render(request, "customers/customer_form.html", context, status=400 if errors else 200)
+    form = CustomerForm(posted(request), actor=actor, instance=customer)
+    if form.submit(services.customer_update, customer_id=customer.pk):
+        messages.success(request, "Customer saved.")
+        return redirect("customers:customer_detail", actor.workspace.slug, customer.pk)
+    return _customer_form_page(request, form, customer)
 
 
-def _customer_action(actor, customer, action: str, data) -> tuple[str, bool]:
-    """One form post on the account page -> one service call; (notice, account still exists)."""
-    if action in ("archive", "restore"):
-        services.customer_archive(actor=actor, customer_id=customer.pk, archived=action == "archive")
-        return (
-            "Customer archived. It no longer counts in lists and totals."
-            if action == "archive"
-            else "Customer restored."
-        ), True
-    if action == "delete":
-        services.customer_delete(actor=actor, customer_id=customer.pk)
-        return f"{customer.name} was deleted. The audit log keeps its last values.", False
-    if action == "add_contact":
-        contact = services.contact_create(
-            actor=actor,
-            customer_id=customer.pk,
-            name=data.get("contact_name", ""),
-            email=data.get("contact_email", ""),
-            title=data.get("contact_title", ""),
-        )
-        return f"{contact} added.", True
-    if action == "unsubscribe_contact":
-        contact = services.contact_unsubscribe(actor=actor, contact_id=_int_or_none(data.get("contact_id")) or 0)
-        return f"{contact} will receive no more email from this workspace.", True
-    raise Invalid(f"Unknown action {action!r}.")
-
-
-@workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
-def customer_detail_view(request, customer_id: int):
+def _customer_page(request, customer, *, errors=None, contact_form=None):
+    """The account page; ``errors``/``contact_form``: a failed post re-shown (status 400)."""
     actor = request.actor
-    customer = selectors.access_customer(actor=actor, id=customer_id)
-    errors: dict[str, str] = {}
-    contact_errors: dict[str, str] = {}
-    contact_form = {}
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        try:
-            notice, exists = _customer_action(actor, customer, action, request.POST)
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            if action == "add_contact":
-                contact_errors = form_errors(exc)
-                contact_form = {k: request.POST.get(k, "") for k in ("contact_name", "contact_email", "contact_title")}
-            else:
-                errors = form_errors(exc)
-        else:
-            messages.success(request, notice)
-            if not exists:
-                return redirect("customers:customer_list", actor.workspace.slug)
-            return redirect("customers:customer_detail", actor.workspace.slug, customer.pk)
-        customer = selectors.access_customer(actor=actor, id=customer_id)
-    kind = request.GET.get("kind", "")[:40]
-    show_all = request.GET.get("timeline") == "all"
+    shown = TimelineFilterForm(request.GET).values()
+    kind, show_all = shown["kind"], shown["timeline"] == "all"
     timeline = facade.customer_timeline(actor=actor, customer=customer, kind=kind, limit=None if show_all else 30)
+    can_write = actor.can(WRITE)
+    if contact_form is None and can_write:
+        contact_form = ContactForm(actor=actor, fixed_customer=True, prefix="contact")
     context = {
         "customer": customer,
         "contacts": selectors.contact_list(actor=actor, customer_id=customer.pk),
         "timeline": timeline,
         "kind": kind,
-        "errors": errors,
-        "contact_errors": contact_errors,
+        "errors": errors or {},
         "contact_form": contact_form,
-        "can_write": actor.can(WRITE),
+        "can_write": can_write,
         "currency": actor.workspace.currency,
         **thread_context(actor=actor, entity_type="customer", entity_id=customer.pk),
     }
-    status = 400 if errors or contact_errors else 200
-    return render(request, "customers/customer_detail.html", context, status=status)
+    failed = bool(errors) or bool(contact_form is not None and contact_form.errors)
+    return render(request, "customers/customer_detail.html", context, status=400 if failed else 200)
+
+
+@workspace_page(Scope.WORKSPACE_READ)
+@require_http_methods(["GET"])
+def customer_detail_view(request, customer_id: int):
+    return _customer_page(request, selectors.access_customer(actor=request.actor, id=customer_id))
+
+
+def _archive(request, customer_id: int, *, archived: bool):
+    actor = request.actor
+    customer = selectors.access_customer(actor=actor, id=customer_id)
+    services.customer_archive(actor=actor, customer_id=customer.pk, archived=archived)
+    notice = "Customer archived. It no longer counts in lists and totals." if archived else "Customer restored."
+    messages.success(request, notice)
+    return redirect("customers:customer_detail", actor.workspace.slug, customer.pk)
+
+
+@workspace_page(WRITE)
+@require_POST
+def customer_archive_view(request, customer_id: int):
+    return _archive(request, customer_id, archived=True)
+
+
+@workspace_page(WRITE)
+@require_POST
+def customer_restore_view(request, customer_id: int):
+    return _archive(request, customer_id, archived=False)
+
+
+@workspace_page(WRITE)
+@require_POST
+def customer_delete_view(request, customer_id: int):
+    actor = request.actor
+    customer = selectors.access_customer(actor=actor, id=customer_id)
+    try:
+        services.customer_delete(actor=actor, customer_id=customer.pk)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _customer_page(request, customer, errors=form_errors(exc))
+    messages.success(request, f"{customer.name} was deleted. The audit log keeps its last values.")
+    return redirect("customers:customer_list", actor.workspace.slug)
+
+
+@workspace_page(WRITE)
+@require_POST
+def customer_contact_create_view(request, customer_id: int):
+    """The account page's "Add a contact" form."""
+    actor = request.actor
+    customer = selectors.access_customer(actor=actor, id=customer_id)
+    form = ContactForm(request.POST, actor=actor, fixed_customer=True, prefix="contact")
+    if form.submit(services.contact_create, customer_id=customer.pk):
+        messages.success(request, f"{form.result} added.")
+        return redirect("customers:customer_detail", actor.workspace.slug, customer.pk)
+    return _customer_page(request, customer, contact_form=form)
 
 
 # --- contacts ---------------------------------------------------------------------------------
@@ -265,38 +188,21 @@ def customer_detail_view(request, customer_id: int):
 @require_http_methods(["GET", "POST"])
 def contact_list_view(request):
     actor = request.actor
-    errors: dict[str, str] = {}
-    form = {"name": "", "email": "", "title": "", "customer_id": ""}
-    if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in form}
-        try:
-            contact = services.contact_create(
-                actor=actor,
-                customer_id=_int_or_none(form["customer_id"]),
-                name=form["name"],
-                email=form["email"],
-                title=form["title"],
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"{contact} added.")
-            return redirect("customers:contact_list", actor.workspace.slug)
-    search = request.GET.get("q", "").strip()[:200]
+    form = ContactForm(posted(request), actor=actor) if actor.can(WRITE) or request.method == "POST" else None
+    if form is not None and form.submit(services.contact_create):
+        messages.success(request, f"{form.result} added.")
+        return redirect("customers:contact_list", actor.workspace.slug)
+    search = ContactFilterForm(request.GET).values()["q"]
     contacts = selectors.contact_list(actor=actor, search=search)
     context = {
-        "page": Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": paginate_page(request, contacts, PAGE_SIZE),
         "search": search,
         "form": form,
-        "errors": errors,
         "can_write": actor.can(WRITE),
-        "customer_choices": facade.customer_choices(actor=actor) if actor.can(WRITE) else [],
     }
     if request.htmx and request.method == "GET":
         return render(request, "customers/contact_list.html#results", context)
-    return render(request, "customers/contact_list.html", context, status=400 if errors else 200)
+    return render(request, "customers/contact_list.html", context, status=400 if form and form.errors else 200)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
@@ -304,86 +210,53 @@ def contact_list_view(request):
 def contact_edit_view(request, contact_id: int):
     actor = request.actor
     contact = selectors.access_contact(actor=actor, id=contact_id)
-    errors: dict[str, str] = {}
-    form = {
-        "name": contact.name,
-        "email": contact.email,
-        "title": contact.title,
-        "external_id": contact.external_id,
-        "customer_id": contact.customer_id or "",
-    }
-    if request.method == "POST":
-        action = request.POST.get("action", "update")
-        try:
-            actor.require(WRITE)
-            if action == "delete":
-                services.contact_delete(actor=actor, contact_id=contact.pk)
-                messages.success(request, f"{contact} deleted.")
-                if contact.customer_id:
-                    return redirect("customers:customer_detail", actor.workspace.slug, contact.customer_id)
-                return redirect("customers:contact_list", actor.workspace.slug)
-            if action == "unsubscribe":
-                services.contact_unsubscribe(actor=actor, contact_id=contact.pk)
-                messages.success(request, f"{contact} will receive no more email from this workspace.")
-            else:
-                form = {k: request.POST.get(k, "") for k in form}
-                contact = services.contact_update(
-                    actor=actor,
-                    contact_id=contact.pk,
-                    expected_version=_int_or_none(request.POST.get("version")),
-                    name=form["name"],
-                    email=form["email"],
-                    title=form["title"],
-                    external_id=form["external_id"],
-                    customer_id=_int_or_none(form["customer_id"]),
-                )
-                messages.success(request, "Contact saved.")
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            return redirect("customers:contact_edit", actor.workspace.slug, contact.pk)
-    form["customer_id"] = _int_or_none(form["customer_id"])
-    context = {
-        "contact": contact,
-        "form": form,
-        "errors": errors,
-        "can_write": actor.can(WRITE),
-        "customer_choices": facade.customer_choices(actor=actor, include_archived=True),
-    }
-    return render(request, "customers/contact_edit.html", context, status=400 if errors else 200)
+    form = ContactForm(posted(request), actor=actor, instance=contact, auto_id="e-%s")
+    if form.submit(services.contact_update, contact_id=contact.pk):
+        messages.success(request, "Contact saved.")
+        return redirect("customers:contact_edit", actor.workspace.slug, contact.pk)
+    context = {"contact": contact, "form": form, "can_write": actor.can(WRITE)}
+    return render(request, "customers/contact_edit.html", context, status=400 if form.errors else 200)
+
+
+@workspace_page(WRITE)
+@require_POST
+def contact_delete_view(request, contact_id: int):
+    actor = request.actor
+    contact = selectors.access_contact(actor=actor, id=contact_id)
+    services.contact_delete(actor=actor, contact_id=contact.pk)
+    messages.success(request, f"{contact} deleted.")
+    if contact.customer_id:
+        return redirect("customers:customer_detail", actor.workspace.slug, contact.customer_id)
+    return redirect("customers:contact_list", actor.workspace.slug)
+
+
+@workspace_page(WRITE)
+@require_POST
+def contact_unsubscribe_view(request, contact_id: int):
+    """Stop all email to a contact; back to the page the button was on (the account's or the contact's)."""
+    actor = request.actor
+    contact = selectors.access_contact(actor=actor, id=contact_id)
+    form = ReturnToForm(request.POST, actor=actor)
+    form.is_valid()  # never invalid: a missing or foreign "next" goes back to the contact's page
+    contact = services.contact_unsubscribe(actor=actor, contact_id=contact.pk)
+    messages.success(request, f"{contact} will receive no more email from this workspace.")
+    fallback = reverse("customers:contact_edit", args=[actor.workspace.slug, contact.pk])
+    return redirect(safe_next(request, form.cleaned_data.get("next"), fallback))
 
 
 # --- personas ---------------------------------------------------------------------------------
-
-PERSONA_FORM = ("name", "description", "goals", "jobs_to_be_done")
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "POST"])
 def persona_list_view(request):
     actor = request.actor
-    errors: dict[str, str] = {}
-    form = dict.fromkeys(PERSONA_FORM, "")
-    if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in PERSONA_FORM}
-        try:
-            persona = services.persona_create(actor=actor, **form)
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Persona {persona.name} created.")
-            return redirect("customers:persona_detail", actor.workspace.slug, persona.pk)
-    context = {
-        "personas": selectors.persona_list(actor=actor),
-        "form": form,
-        "errors": errors,
-        "can_write": actor.can(WRITE),
-    }
-    return render(request, "customers/persona_list.html", context, status=400 if errors else 200)
+    form = PersonaForm(posted(request), actor=actor, auto_id="p-%s")
+    if form.submit(services.persona_create):
+        messages.success(request, f"Persona {form.result.name} created.")
+        return redirect("customers:persona_detail", actor.workspace.slug, form.result.pk)
+    context = {"personas": selectors.persona_list(actor=actor), "form": form, "can_write": actor.can(WRITE)}
+    return render(request, "customers/persona_list.html", context, status=400 if form.errors else 200)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
@@ -391,107 +264,98 @@ def persona_list_view(request):
 def persona_detail_view(request, persona_id: int):
     actor = request.actor
     persona = selectors.access_persona(actor=actor, id=persona_id)
-    errors: dict[str, str] = {}
-    form = {k: getattr(persona, k) for k in PERSONA_FORM}
-    if request.method == "POST":
-        action = request.POST.get("action", "update")
-        try:
-            if action == "delete":
-                services.persona_delete(actor=actor, persona_id=persona.pk)
-                messages.success(request, f"Persona {persona.name} deleted.")
-                return redirect("customers:persona_list", actor.workspace.slug)
-            form = {k: request.POST.get(k, "") for k in PERSONA_FORM}
-            services.persona_update(
-                actor=actor, persona_id=persona.pk, expected_version=_int_or_none(request.POST.get("version")), **form
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Persona saved.")
-            return redirect("customers:persona_detail", actor.workspace.slug, persona.pk)
+    form = PersonaForm(posted(request), actor=actor, instance=persona, auto_id="e-%s")
+    if form.submit(services.persona_update, persona_id=persona.pk):
+        messages.success(request, "Persona saved.")
+        return redirect("customers:persona_detail", actor.workspace.slug, persona.pk)
     context = {
         "persona": persona,
         "form": form,
-        "errors": errors,
         "can_write": actor.can(WRITE),
         **thread_context(actor=actor, entity_type="persona", entity_id=persona.pk),
     }
-    return render(request, "customers/persona_detail.html", context, status=400 if errors else 200)
+    return render(request, "customers/persona_detail.html", context, status=400 if form.errors else 200)
+
+
+@workspace_page(WRITE)
+@require_POST
+def persona_delete_view(request, persona_id: int):
+    actor = request.actor
+    persona = selectors.access_persona(actor=actor, id=persona_id)
+    services.persona_delete(actor=actor, persona_id=persona.pk)
+    messages.success(request, f"Persona {persona.name} deleted.")
+    return redirect("customers:persona_list", actor.workspace.slug)
 
 
 # --- currency rates ---------------------------------------------------------------------------
 
 
-@workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "POST"])
-def currency_list_view(request):
+def _currency_page(request, form, errors=None):
     actor = request.actor
-    errors: dict[str, str] = {}
-    form = {"currency": request.GET.get("currency", "").upper()[:3], "rate": ""}
-    if request.method == "POST":
-        action = request.POST.get("action", "set")
-        form = {"currency": request.POST.get("currency", "").strip().upper(), "rate": request.POST.get("rate", "")}
-        try:
-            if action == "delete":
-                services.currency_rate_delete(actor=actor, rate_id=_int_or_none(request.POST.get("rate_id")) or 0)
-                messages.success(request, "Rate deleted.")
-            else:
-                actor.require(WRITE)
-                rate = services.currency_rate_set(actor=actor, currency=form["currency"], rate=form["rate"])
-                messages.success(
-                    request,
-                    f"1 {rate.currency} = {rate.rate.normalize():f} {actor.workspace.currency}; "
-                    f"ARR of accounts in {rate.currency} re-converted.",
-                )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            return redirect("customers:currency_list", actor.workspace.slug)
     usage = selectors.currency_usage(actor=actor)
     rates = list(selectors.currency_rate_list(actor=actor))
     for rate in rates:
         rate.accounts = usage.get(rate.currency, 0)
     known = {r.currency for r in rates} | {actor.workspace.currency}
     missing = sorted(c for c in usage if c and c not in known)
-    if not form["currency"]:
+    if not form.is_bound:
+        picked = CurrencyPickForm(request.GET).values()["currency"].upper()
         common = [c for c in ("USD", "EUR", "GBP", "CHF", "CAD", "AUD", "JPY") if c not in known]
-        form["currency"] = (missing or common or [""])[0]
+        form.initial["currency"] = picked or (missing or common or [""])[0]
     context = {
         "rates": rates,
         "missing": missing,
         "workspace_accounts": usage.get(actor.workspace.currency, 0),
         "form": form,
-        "errors": errors,
+        "errors": errors or form.error_summary,
         "can_write": actor.can(WRITE),
-        "codes": sorted(c for c in ISO_4217 if c != actor.workspace.currency),
     }
-    return render(request, "customers/currency_list.html", context, status=400 if errors else 200)
+    failed = bool(errors) or bool(form.errors)
+    return render(request, "customers/currency_list.html", context, status=400 if failed else 200)
+
+
+def _rate_form(request, data=None):
+    codes = sorted(c for c in ISO_4217 if c != request.actor.workspace.currency)
+    return CurrencyRateForm(data, actor=request.actor, codes=codes)
+
+
+@workspace_page(Scope.WORKSPACE_READ)
+@require_http_methods(["GET", "POST"])
+def currency_list_view(request):
+    actor = request.actor
+    form = _rate_form(request, posted(request))
+    if form.submit(services.currency_rate_set):
+        rate = form.result
+        messages.success(
+            request,
+            f"1 {rate.currency} = {rate.rate.normalize():f} {actor.workspace.currency}; "
+            f"ARR of accounts in {rate.currency} re-converted.",
+        )
+        return redirect("customers:currency_list", actor.workspace.slug)
+    return _currency_page(request, form)
+
+
+@workspace_page(WRITE)
+@require_POST
+def currency_rate_delete_view(request, rate_id: int):
+    actor = request.actor
+    try:
+        services.currency_rate_delete(actor=actor, rate_id=rate_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _currency_page(request, _rate_form(request), errors=form_errors(exc))
+    messages.success(request, "Rate deleted.")
+    return redirect("customers:currency_list", actor.workspace.slug)
 
 
 # --- import -----------------------------------------------------------------------------------
-
-IMPORT_OPTIONS = {
-    "kind": ("accounts", importing.KINDS),
-    "preset": ("auto", importing.PRESETS_OFFERED),
-    "encoding": ("utf-8", importing.ENCODINGS),
-    "date_order": ("auto", importing.DATE_ORDERS),
-}
+# Three forms, three URLs: upload (the file and options), review (preview again or confirm, with the column
+# mapping) and cancel. The pending upload (a token for the kept file, the options, the mapping) lives in the session.
 
 
 def _session_key(actor) -> str:
     return f"customer_import:{actor.workspace.pk}"
-
-
-def _options(data) -> dict:
-    return {k: (data.get(k) if data.get(k) in allowed else default) for k, (default, allowed) in IMPORT_OPTIONS.items()}
-
-
-def _mapping_from(post, kind: str) -> dict[str, str]:
-    return {f.name: post.get(f"map_{f.name}", "") for f in importing.FIELDS[kind]}
 
 
 def _import_context(actor, pending: dict | None, report=None, errors=None, skip_invalid=False) -> dict:
@@ -501,19 +365,10 @@ def _import_context(actor, pending: dict | None, report=None, errors=None, skip_
         "report": report,
         "errors": errors or {},
         "fields": importing.FIELDS[kind],
-        "kinds": [("accounts", "Accounts"), ("contacts", "Contacts")],
-        "presets": [
-            ("auto", "Detect from the columns"),
-            ("salesforce", "Salesforce export"),
-            ("hubspot", "HubSpot export"),
-            ("none", "None: match column names"),
-        ],
-        "encodings": [("utf-8", "UTF-8 (recommended; “CSV UTF-8” in Excel)"), ("cp1252", "Windows-1252 (Excel “CSV”)")],
-        "date_orders": [
-            ("auto", "Detect"),
-            ("dmy", "Day/month/year (31/03/2026)"),
-            ("mdy", "Month/day/year (03/31/2026)"),
-        ],
+        "kinds": KINDS,
+        "presets": PRESETS,
+        "encodings": ENCODINGS,
+        "date_orders": DATE_ORDERS,
         "max_mb": importing.max_import_bytes() // (1024 * 1024),
         "skip_invalid": skip_invalid,
         "problems_shown": report.problems[:200] if report else [],
@@ -537,19 +392,35 @@ def _analyse(actor, pending: dict, data: bytes, *, dry_run=True, skip_invalid=Fa
     )
 
 
+def _import_refused(request, pending: dict | None, exc: DomainError):
+    """The file cannot be imported as it is: forget it and say why beside the file field."""
+    if pending:
+        uploads.discard(pending.get("token"))
+    request.session.pop(_session_key(request.actor), None)
+    errors = {"file": exc.message} if isinstance(exc, ImportRefused) else form_errors(exc)
+    return render(request, "customers/import.html", _import_context(request.actor, None, errors=errors), status=400)
+
+
+def _expired(request):
+    request.session.pop(_session_key(request.actor), None)
+    messages.error(request, "That upload has expired; upload the file again.")
+    return redirect("customers:customer_import", request.actor.workspace.slug)
+
+
 @csrf_exempt  # checked by csrf_protect below, once the size-limited upload handler is in place
 @workspace_page(WRITE)
 @require_http_methods(["GET", "POST"])
 def customer_import_view(request):
+    """GET: the upload form, or the pending upload's preview. POST: upload a file (step 1)."""
     actor = request.actor
     if request.method == "POST":
         try:
             request.upload_handlers.insert(0, uploads.SizeLimitUploadHandler(request, importing.max_import_bytes()))
         except AttributeError:
             # A middleware read the body first (the NUL-character check): the file was spooled to a
-            # temporary file, which Django deletes after the request; its size is checked below.
+            # temporary file, which Django deletes after the request; its size is checked by the form.
             pass
-        return _customer_import_post(request)
+        return _customer_import_upload(request)
     pending = request.session.get(_session_key(actor))
     if pending:
         data = uploads.read(pending.get("token", ""), importing.max_import_bytes())
@@ -560,75 +431,59 @@ def customer_import_view(request):
             try:
                 report = _analyse(actor, pending, data)
             except DomainError as exc:
-                uploads.discard(pending.get("token"))
-                request.session.pop(_session_key(actor), None)
-                errors = {"file": exc.message} if isinstance(exc, ImportRefused) else form_errors(exc)
-                return render(request, "customers/import.html", _import_context(actor, None, errors=errors), status=400)
+                if exc.status in (403, 404):
+                    raise
+                return _import_refused(request, pending, exc)
             return render(request, "customers/import.html", _import_context(actor, pending, report))
     return render(request, "customers/import.html", _import_context(actor, None))
 
 
 @csrf_protect
-def _customer_import_post(request):
+def _customer_import_upload(request):
     actor = request.actor
     key = _session_key(actor)
-    step = request.POST.get("step", "upload")
+    limit = importing.max_import_bytes()
+    form = ImportUploadForm(
+        request.POST,
+        request.FILES,
+        actor=actor,
+        limit=limit,
+        too_large=getattr(request, "upload_too_large", False),
+        upload_size=request.META.get("CONTENT_LENGTH") or "?",
+    )
+    if not form.is_valid():
+        context = _import_context(actor, None, errors=form.errors_by_name)
+        return render(request, "customers/import.html", context, status=400)
     pending = request.session.get(key)
-    if step == "cancel" or (step != "upload" and not pending):
-        if pending:
-            uploads.discard(pending.get("token"))
-            request.session.pop(key, None)
-        if step != "cancel":
-            messages.error(request, "That upload has expired; upload the file again.")
-        return redirect("customers:customer_import", actor.workspace.slug)
-    if step == "upload":
-        options = _options(request.POST)
-        limit = importing.max_import_bytes()
-        uploaded = request.FILES.get("file")
-        if getattr(request, "upload_too_large", False) or (uploaded is not None and uploaded.size > limit):
-            size = request.META.get("CONTENT_LENGTH") or "?"
-            message = (
-                f"The file is larger than {human_size(limit)} (the upload was {size} bytes) and was not "
-                "stored. Split it into smaller files and import them one after another: re-importing is safe."
-            )
-            context = _import_context(actor, None, errors={"file": message})
-            return render(request, "customers/import.html", context, status=400)
-        if uploaded is None:
-            context = _import_context(actor, None, errors={"file": "Choose a CSV file to upload."})
-            return render(request, "customers/import.html", context, status=400)
-        if pending:
-            uploads.discard(pending.get("token"))
-        token = uploads.keep(uploaded)
-        pending = {**options, "token": token, "filename": (uploaded.name or "")[:200], "mapping": {}}
-    else:
-        before = pending
-        pending = {**pending, **_options({**pending, **request.POST.dict()})}
-        # A new kind or preset starts from its automatic mapping; otherwise the edited mapping counts.
-        same = before["kind"] == pending["kind"] and before["preset"] == pending["preset"]
-        pending["mapping"] = _mapping_from(request.POST, pending["kind"]) if same else {}
+    if pending:
+        uploads.discard(pending.get("token"))
+    uploaded = form.cleaned_data["file"]
+    token = uploads.keep(uploaded)
+    pending = {**form.options(), "token": token, "filename": (uploaded.name or "")[:200], "mapping": {}}
+    return _import_step(request, pending, dry_run=True, skip_invalid=False)
+
+
+def _import_step(request, pending: dict, *, dry_run: bool, skip_invalid: bool):
+    """Check (``dry_run``) or import the pending upload; keep it in the session until it is imported."""
+    actor = request.actor
+    key = _session_key(actor)
     data = uploads.read(pending["token"], importing.max_import_bytes())
     if data is None:
-        request.session.pop(key, None)
-        messages.error(request, "That upload has expired; upload the file again.")
-        return redirect("customers:customer_import", actor.workspace.slug)
-    skip_invalid = request.POST.get("skip_invalid") == "1"
+        return _expired(request)
     try:
-        report = _analyse(actor, pending, data, dry_run=step != "confirm", skip_invalid=skip_invalid)
+        report = _analyse(actor, pending, data, dry_run=dry_run, skip_invalid=skip_invalid)
     except importing.ImportInvalid as exc:
         request.session[key] = pending
         context = _import_context(actor, pending, exc.report, skip_invalid=skip_invalid)
         return render(request, "customers/import.html", context, status=400)
     except DomainError as exc:
-        if exc.status == 403:
+        if exc.status in (403, 404):
             raise
         if exc.status == 409:  # someone changed the same records meanwhile: keep the file, check again
             request.session[key] = pending
             messages.error(request, exc.message)
             return redirect("customers:customer_import", actor.workspace.slug)
-        uploads.discard(pending["token"])
-        request.session.pop(key, None)
-        errors = {"file": exc.message} if isinstance(exc, ImportRefused) else form_errors(exc)
-        return render(request, "customers/import.html", _import_context(actor, None, errors=errors), status=400)
+        return _import_refused(request, pending, exc)
     if report.written:
         uploads.discard(pending["token"])
         request.session.pop(key, None)
@@ -637,3 +492,31 @@ def _customer_import_post(request):
         return redirect(target, actor.workspace.slug)
     request.session[key] = pending
     return render(request, "customers/import.html", _import_context(actor, pending, report, skip_invalid=skip_invalid))
+
+
+@workspace_page(WRITE)
+@require_POST
+def customer_import_review_view(request):
+    """Step 2: check the pending upload again with the posted options and columns, or import it."""
+    actor = request.actor
+    pending = request.session.get(_session_key(actor))
+    if not pending:
+        return _expired(request)
+    form = ImportReviewForm(request.POST, actor=actor, kind=pending["kind"], initial=pending)
+    form.is_valid()  # never invalid: an unknown option keeps the pending one
+    before, pending = pending, {**pending, **form.options()}
+    # A new kind or preset starts from its automatic mapping; otherwise the edited mapping counts.
+    same = before["kind"] == pending["kind"] and before["preset"] == pending["preset"]
+    pending["mapping"] = form.mapping() if same else {}
+    return _import_step(request, pending, dry_run=not form.confirming(), skip_invalid=form.cleaned_data["skip_invalid"])
+
+
+@workspace_page(WRITE)
+@require_POST
+def customer_import_cancel_view(request):
+    """Forget the pending upload and its file."""
+    actor = request.actor
+    pending = request.session.pop(_session_key(actor), None)
+    if pending:
+        uploads.discard(pending.get("token"))
+    return redirect("customers:customer_import", actor.workspace.slug)

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import AwareDatetime, BeforeValidator, Strict
 
-from valueloop.core.api_support import BodyId, PageParams, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, PageParams, StrictBody, choice_literal, page_schema
+
+from .models import IMPORTANCE, SOURCES, STATUSES
 
 
 def _iso_datetime(value):
@@ -17,10 +19,11 @@ def _iso_datetime(value):
     raise ValueError("Use an ISO 8601 date-time with an offset, e.g. 2026-01-31T09:00:00Z.")
 
 
-SourceName = Literal["support", "sales_call", "interview", "survey", "review", "in_app", "email", "other"]
-StatusName = Literal["new", "triaged", "linked", "archived"]
-SettableStatus = Literal["new", "triaged", "archived"]
-ImportanceName = Literal["", "nice_to_have", "important", "critical"]
+# Choices come from the models: a new source, status or importance is accepted by the API without a second edit.
+SourceName = choice_literal(SOURCES)
+StatusName = choice_literal(STATUSES)
+SettableStatus = choice_literal([(key, label) for key, label in STATUSES if key != "linked"])  # links set "linked"
+ImportanceName = choice_literal(IMPORTANCE)
 ArrBand = Literal["lt10k", "10k_50k", "50k_250k", "250k_1m", "1m_plus"]
 Segment = Literal["enterprise", "mid_market", "smb", "startup", "public_sector", "other"]
 TagName = Field(..., min_length=1, max_length=60)
