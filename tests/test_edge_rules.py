@@ -34,7 +34,6 @@ NOT_YET_CONVERTED = {
     "accounts",
     "collaboration",
     "customers",
-    "events",
     "experiments",
     "feedback",
     "flags",
