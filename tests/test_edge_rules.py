@@ -37,7 +37,6 @@ NOT_YET_CONVERTED = {
     "experiments",
     "feedback",
     "flags",
-    "research",
     "themes",
     "workspaces",
 }
