@@ -31,9 +31,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "valueloop"
 APPS = sorted(path.parent.name for path in SRC.glob("*/views.py"))
 NOT_YET_CONVERTED = {
-    "events",
     "flags",
-    "research",
 }
 INT_HELPER_NAME = re.compile(r"^_+(int|integer|to_int|as_int|int_or_none|parse_int|whole|number)(_|$)")
 CONVERTERS = {"int", "float", "Decimal"}

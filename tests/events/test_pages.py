@@ -7,6 +7,7 @@ import io
 import pytest
 from django.test import Client
 
+from tests.page_forms import error_beside
 from valueloop.core.permissions import Role
 from valueloop.events import store
 from valueloop.events.facade import ingest
@@ -107,15 +108,16 @@ def test_source__save_warehouse_hides_password_and_keeps_it(world):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"url": "sqlite:////etc/passwd"}, "url"),
-        ({"url": "not a url"}, "url"),
-        ({"url": "postgresql+psycopg://u@169.254.169.254/x"}, "url"),
-        ({"url": "postgresql+psycopg://u@warehouse.example/x?sslkey=/etc/ssl/private/k.pem"}, "url"),
-        ({"exposures_table": "x; drop table y"}, "exposures_table"),
-        ({"col_events_ts": "ts desc"}, "columns.events.ts"),
+        ({"url": "sqlite:////etc/passwd"}, "src-url"),
+        ({"url": "not a url"}, "src-url"),
+        ({"url": "postgresql+psycopg://u@169.254.169.254/x"}, "src-url"),
+        ({"url": "postgresql+psycopg://u@warehouse.example/x?sslkey=/etc/ssl/private/k.pem"}, "src-url"),
+        ({"exposures_table": "x; drop table y"}, "src-exposures_table"),
+        ({"col_events_ts": "ts desc"}, "src-col_events_ts"),
     ],
 )
 def test_source__bad_input_named(world, change, field):
+    # The service's error is shown beside the control it names (``columns.events.ts`` is its column's text box).
     form = {
         "action": "save",
         "kind": "warehouse",
@@ -126,7 +128,7 @@ def test_source__bad_input_named(world, change, field):
     }
     response = client_for(world, Role.ADMIN).post(url(world, "source"), form)
     assert response.status_code == 400
-    assert f"<strong>{field}</strong>" in response.content.decode()
+    assert error_beside(response, field)
     assert not EventSource.objects.filter(workspace=world.ws_a, kind="warehouse").exists()
 
 

@@ -3,7 +3,7 @@
 - API operations: a parameter annotated ``File[...]`` (multipart), or a JSON body with a field that carries a
   file's text (named ``csv``, ``json`` or ``file_text``: the research and Kano imports take CSV text in JSON).
 - Pages: the view, or a function or form of its own module that it names, reads ``request.FILES``, installs
-  upload handlers, or is a form with a ``FileField``.
+  upload handlers, or is a form with a ``FileField`` that it binds to posted data.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def _api_upload_kind(view) -> str | None:
     return None
 
 
+def _binds_posted_data(source: str) -> bool:
+    return "request.POST" in source or "posted(request)" in source or "request.method" in source
+
+
 def _reads_files(function, module, depth: int = 0) -> bool:
     try:
         source = inspect.getsource(function)
@@ -59,7 +63,9 @@ def _reads_files(function, module, depth: int = 0) -> bool:
         if name not in source:
             continue
         if isinstance(value, type) and issubclass(value, forms.BaseForm):
-            if any(isinstance(f, forms.FileField) for f in value.base_fields.values()):
+            # Only where the form is bound to what was posted: a GET page that shows the empty upload form (posting
+            # to another URL) accepts no file itself.
+            if _binds_posted_data(source) and any(isinstance(f, forms.FileField) for f in value.base_fields.values()):
                 return True
         elif inspect.isfunction(value) and value.__module__ == module.__name__ and depth < 2 and value is not function:
             if _reads_files(value, module, depth + 1):

@@ -11,9 +11,12 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, WithJsonSchema
 
-from valueloop.core.api_support import StrictBody
+from valueloop.core.api_support import StrictBody, choice_literal
 
 from . import rows
+from .models import SOURCE_KINDS
+
+SourceKind = choice_literal(SOURCE_KINDS)
 
 ROW_JSON_SCHEMA = {
     "type": "object",
@@ -81,7 +84,7 @@ class EventColumnsIn(StrictBody):
 
 
 class EventSourceIn(StrictBody):
-    kind: Literal["embedded", "warehouse"]
+    kind: SourceKind  # type: ignore[valid-type]
     url: str = Field("", max_length=500, description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db")
     password: str | None = Field(None, max_length=500, description="Replaces the stored password when given")
     exposures_table: str = Field("", max_length=130)

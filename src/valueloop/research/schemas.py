@@ -1,12 +1,14 @@
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from ninja import Field, Schema
 from pydantic import BeforeValidator, Strict
 
-from valueloop.core.api_support import BodyId, StrictBody, page_schema
+from valueloop.core.api_support import BodyId, StrictBody, choice_literal, page_schema
 
-SurveyKind = Literal["nps", "csat"]
+from .models import SURVEY_KINDS
+
+SurveyKind = choice_literal(SURVEY_KINDS)
 
 
 def _iso_date(value):
