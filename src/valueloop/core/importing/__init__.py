@@ -1,11 +1,12 @@
 """The import framework: every file import (CSV, JSON, Parquet; XLSX and vendor exports later) is read here.
 
-Today it holds ``reading`` (bounded reading: size, rows, string lengths, decoded bytes, JSON depth). The
-encoding policy (``encoding``), the table with its column presets (``table``) and the per-row/field problem
-report (``problems``) join it as the importers move onto it; importers keep only their fields, matching and
-writes.
+``reading`` bounds reading (size, rows, string lengths, decoded bytes, JSON depth); ``encoding`` is the one
+encoding policy (UTF-8 first, detection otherwise, an explicit choice overrides). The table with its column
+presets (``table``) and the per-row/field problem report (``problems``) join them as the importers move onto
+it; importers keep only their fields, matching and writes.
 """
 
+from .encoding import Decoded, decode
 from .reading import ImportRefused, UploadLimits, human_size
 
-__all__ = ["ImportRefused", "UploadLimits", "human_size"]
+__all__ = ["Decoded", "ImportRefused", "UploadLimits", "decode", "human_size"]
