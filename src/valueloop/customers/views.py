@@ -477,7 +477,7 @@ def currency_list_view(request):
 IMPORT_OPTIONS = {
     "kind": ("accounts", importing.KINDS),
     "preset": ("auto", importing.PRESETS_OFFERED),
-    "encoding": ("utf-8", importing.ENCODINGS),
+    "encoding": ("auto", importing.ENCODINGS),
     "date_order": ("auto", importing.DATE_ORDERS),
 }
 
@@ -508,7 +508,11 @@ def _import_context(actor, pending: dict | None, report=None, errors=None, skip_
             ("hubspot", "HubSpot export"),
             ("none", "None: match column names"),
         ],
-        "encodings": [("utf-8", "UTF-8 (recommended; “CSV UTF-8” in Excel)"), ("cp1252", "Windows-1252 (Excel “CSV”)")],
+        "encodings": [
+            ("auto", "Detect (UTF-8 first)"),
+            ("utf-8", "UTF-8 (recommended; “CSV UTF-8” in Excel)"),
+            ("cp1252", "Windows-1252 (Excel “CSV”)"),
+        ],
         "date_orders": [
             ("auto", "Detect"),
             ("dmy", "Day/month/year (31/03/2026)"),
