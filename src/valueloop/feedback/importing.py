@@ -21,7 +21,6 @@ Invariants:
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import email.utils
 import hashlib
@@ -36,7 +35,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from valueloop.core import importing as core_importing
 from valueloop.core.importing import UploadLimits, human_size, reading
+from valueloop.core.importing import encoding as encoding_policy
 
 from .models import IMPORTANCE, SOURCES, FeedbackItem
 
@@ -221,6 +222,7 @@ class ImportReport:
     preset: str
     format: str = ""
     filename: str = ""
+    encoding: str = ""  # the encoding the file was read with ("Windows-1252 (detected)")
     row_unit: str = "row"
     total_rows: int = 0
     valid_rows: int = 0
@@ -326,6 +328,7 @@ class ImportOptions:
     default_source: str | None = None
     unknown_customer: str = "error"  # or "skip_link": import the item without a customer
     date_format: str | None = None  # strptime format for dates that are not ISO 8601
+    encoding: str | None = None  # None/"auto": UTF-8 first, else detected (core.importing.encoding)
     skip_invalid: bool = False
     dry_run: bool = False
     max_bytes: int | None = None
@@ -371,35 +374,19 @@ def check_size(size: int, options: ImportOptions, filename: str = "") -> None:
         raise ImportRefused(report)
 
 
-def decode(data: bytes, report: ImportReport) -> str | None:
-    """UTF-8 (BOM optional) -> str; anything else is a clear error naming line and byte."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        report.error(None, None, "The file is UTF-16 encoded. Save or export it as UTF-8 (in Excel: “CSV UTF-8”).")
-        return None
+def decode(data: bytes, report: ImportReport, encoding: str | None = None) -> str | None:
+    """The file's text by the one encoding policy (``core.importing.encoding``: UTF-8 first, detection
+    otherwise, ``encoding`` overrides); a file that cannot be read is an error naming its line and byte."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        byte = data[exc.start : exc.start + 1].hex().upper()
-        guess = "Windows-1252 or Latin-1" if _decodes_as_cp1252(data) else "another encoding"
-        report.error(
-            line,
-            None,
-            f"The file is not UTF-8: byte 0x{byte} at byte offset {exc.start} (line {line}, column {column}) "
-            f"cannot be read; the file looks like {guess}. Save or export it as UTF-8 (in Excel: “CSV UTF-8”).",
-        )
+        decoded = encoding_policy.decode(data, encoding)
+    except encoding_policy.EncodingRefused as exc:
+        report.error(exc.line, None, exc.message)
         return None
-
-
-def _decodes_as_cp1252(data: bytes) -> bool:
-    try:
-        data[:200_000].decode("cp1252")
-    except UnicodeDecodeError:
-        return False
-    return True
+    except core_importing.ImportRefused as exc:  # an unknown explicit encoding
+        report.error(None, "encoding", exc.message)
+        return None
+    report.encoding = decoded.label
+    return decoded.text
 
 
 def detect_format(filename: str, text: str, fmt: str | None) -> str:
@@ -611,7 +598,7 @@ def read_table(data: bytes, *, filename: str, options: ImportOptions, report: Im
         report.error(None, None, problem)
         report.fatal = True
         return None
-    text = decode(data, report)
+    text = decode(data, report, options.encoding)
     if text is None:
         report.fatal = True
         return None

@@ -80,10 +80,20 @@ def label_of(encoding: str) -> str:
     return _NAMES.get(name, name.replace("_", "-").upper())
 
 
-def _cannot_read(data: bytes, offset: int, what: str, advice: str, field: str) -> ImportRefused:
-    return ImportRefused(
+class EncodingRefused(ImportRefused):
+    """The bytes cannot be read as text; ``line`` is where (1-based), for reports that list problems by row."""
+
+    def __init__(self, message: str, *, line: int, field: str = "file"):
+        super().__init__(message, field=field)
+        self.line = line
+
+
+def _cannot_read(data: bytes, offset: int, what: str, advice: str, field: str) -> EncodingRefused:
+    line = line_of(data, offset)
+    return EncodingRefused(
         f"The file is not valid {what}: byte 0x{data[offset]:02X} at byte offset {offset} "
-        f"(line {line_of(data, offset)}) cannot be read. {advice}",
+        f"(line {line}) cannot be read. {advice}",
+        line=line,
         field=field,
     )
 
@@ -110,9 +120,10 @@ def decode(data: bytes, encoding: str | None = None, *, field: str = "file", adv
             return Decoded(_strict(data, name, skip=0, advice=advice, field=field).removeprefix("\ufeff"), name, label)
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise ImportRefused(
+        raise EncodingRefused(
             f"The file contains a NUL byte at byte offset {nul} (line {line_of(data, nul)}): it is binary (or "
             "UTF-16 without a byte-order mark), not text.",
+            line=line_of(data, nul),
             field=field,
         )
     bom = data.startswith(codecs.BOM_UTF8)
@@ -123,10 +134,11 @@ def decode(data: bytes, encoding: str | None = None, *, field: str = "file", adv
         bad = exc.start + skip
     mixed = _UTF8_SEQUENCE.search(data)
     if mixed:
-        raise ImportRefused(
+        raise EncodingRefused(
             f"The file mixes encodings: UTF-8 text at byte offset {mixed.start()} (line {line_of(data, mixed.start())})"
             f" and byte 0x{data[bad]:02X} at byte offset {bad} (line {line_of(data, bad)}), which is not UTF-8. "
             "Save the whole file as UTF-8.",
+            line=line_of(data, bad),
             field=field,
         )
     name = _detect(data)
