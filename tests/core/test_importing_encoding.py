@@ -34,6 +34,14 @@ def test_decode__latin1_and_other_legacy_encodings_are_detected():
     )
     polish = "imię\nZażółć gęślą jaźń\n"
     assert decode(polish.encode("cp1250")).text == polish
+    czech = "jméno\nPříliš žluťoučký kůň úpěl ďábelské ódy\n"
+    assert decode(czech.encode("cp1250")).label == "Windows-1250 (detected)"
+    # French scores the same in Windows-1250 and -1252; read as 1250 it would say "Trčs bien"
+    french = "Score;Comments\n9;Très bien\n3;Café crème à la française\n"
+    assert (decode(french.encode("cp1252")).text, decode(french.encode("cp1252")).label) == (
+        french,
+        "Windows-1252 (detected)",
+    )
 
 
 def test_decode__an_explicit_choice_overrides_detection():

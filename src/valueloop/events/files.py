@@ -24,6 +24,7 @@ from django.conf import settings
 
 from valueloop.core.errors import Invalid
 from valueloop.core.importing import UploadLimits, human_size, reading
+from valueloop.core.importing import encoding as encoding_policy
 
 from .rows import EVENT_ALLOWED, EXPOSURE_ALLOWED, MAX_EXTRA_LENGTH
 
@@ -95,7 +96,7 @@ def _csv_cell(name: str, cell: str) -> Any:
 
 def read_csv(data: bytes) -> tuple[list[dict[str, Any]], Callable[[int], str]]:
     limits = upload_limits()
-    text = reading.decode_utf8(data, advice="Save it as CSV UTF-8.")
+    text = encoding_policy.decode(data, advice="Save it as CSV UTF-8.").text
     reader = reading.csv_rows(text, limits)
     try:
         header = next(reader)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from valueloop.core.importing import UploadLimits, reading
+from valueloop.core.importing import encoding as encoding_policy
 from valueloop.engines import prioritisation as prio
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -71,7 +72,7 @@ def upload_limits() -> UploadLimits:
 def _decode(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
-    return reading.decode_utf8(data, advice="Save it as CSV UTF-8 and try again.")
+    return encoding_policy.decode(data, advice="Save it as CSV UTF-8 and try again.").text
 
 
 def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by_title: dict[str, int]) -> KanoFile:

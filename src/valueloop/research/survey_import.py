@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from valueloop.core.importing import UploadLimits, reading
+from valueloop.core.importing import encoding as encoding_policy
 from valueloop.customers.facade import Contact, Customer
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -73,6 +74,7 @@ class PreparedRow:
 @dataclass
 class SurveyImportReport:
     filename: str = ""
+    encoding: str = ""  # the encoding the file was read with ("Windows-1252 (detected)")
     total_rows: int = 0
     created: int = 0
     unchanged: int = 0  # already imported (same kind and response id)
@@ -106,7 +108,8 @@ def upload_limits() -> UploadLimits:
 
 
 def decode(data: bytes) -> str:
-    return reading.decode_utf8_or_cp1252(data)[0]
+    """The file's text by the one encoding policy (``core.importing.encoding``)."""
+    return encoding_policy.decode(data).text
 
 
 def _dialect(sample: str):
@@ -178,7 +181,8 @@ def prepare(
     if default_kind and default_kind not in SCALES:
         report.problem(0, "kind", "The survey kind is nps or csat.")
         return [], report
-    text = decode(data)
+    decoded = encoding_policy.decode(data)
+    report.encoding, text = decoded.label, decoded.text
     if not text.strip():
         report.problem(0, "file", "The file is empty.")
         return [], report

@@ -8,8 +8,8 @@ Invariants:
   (strictly); a file that holds UTF-8 sequences *and* bytes that are not UTF-8 mixes encodings (two exports
   pasted together) and is refused, because any one reading would garble part of it; anything else is
   detected with ``charset-normalizer`` among the legacy encodings spreadsheets export (Windows-125x,
-  ISO-8859-1/15). When several candidates read the bytes identically, Windows-1252 is named (it is what Excel
-  writes for "CSV"); when none can read them, the refusal names the first byte that is not UTF-8.
+  ISO-8859-1/15). When candidates tie, or read the bytes identically, Windows-1252 is chosen (it is what
+  Excel writes for "CSV"); when none can read them, the refusal names the first byte that is not UTF-8.
 - Nothing is replaced: no ``errors="replace"``, so a bad byte is never silently turned into "�".
 - ``Decoded.label`` is shown to the user in the import report ("Windows-1252 (detected)"), so they can check
   the reading and re-import with an explicit choice.
@@ -151,10 +151,20 @@ def decode(data: bytes, encoding: str | None = None, *, field: str = "file", adv
 def _detect(data: bytes) -> str | None:
     from charset_normalizer import from_bytes  # imported here: only files that are not UTF-8 need it
 
-    best = from_bytes(data, cp_isolation=list(DETECTABLE)).best()
+    matches = from_bytes(data, cp_isolation=list(DETECTABLE))
+    best = matches.best()
     if best is None:
         return None
-    try:  # candidates that read the bytes identically: name the one Excel writes
+    # A short Western file scores the same in Windows-1250 and Windows-1252 ("Très bien" is "Trčs bien" in
+    # 1250): on a tie, or when 1252 reads the bytes identically, name the one Excel writes for "CSV".
+    tied = {
+        m.encoding
+        for m in matches
+        if (m.percent_chaos, m.percent_coherence) == (best.percent_chaos, best.percent_coherence)
+    }
+    if "cp1252" in tied:
+        return "cp1252"
+    try:
         if data.decode("cp1252") == str(best):
             return "cp1252"
     except UnicodeDecodeError:
