@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from valueloop.core.importing import UploadLimits, reading
 from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing.problems import ProblemReport
 from valueloop.engines import prioritisation as prio
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -58,11 +59,10 @@ class KanoRow:
 @dataclass
 class KanoFile:
     rows: list[KanoRow] = field(default_factory=list)
-    problems: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
+    problems: ProblemReport = field(default_factory=lambda: ProblemReport(cap=MAX_PROBLEMS))
 
-    def problem(self, row: int, column: str, message: str) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append((row, column, message))
+    def problem(self, row: int, column: str, message: str, value: object = None) -> None:
+        self.problems.add(row, column, message, value)
 
 
 def upload_limits() -> UploadLimits:
@@ -99,7 +99,7 @@ def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by
         if not any(c.strip() for c in cells):
             continue
         _row(result, number, cells, index, features_by_id, features_by_title, seen)
-    if not result.rows and not result.problems:
+    if not result.rows and result.problems.ok:
         result.problem(2, "file", "The file has a header but no answers.")
     return result
 
@@ -117,7 +117,9 @@ def _row(result, number, cells, index, features_by_id, features_by_title, seen) 
     elif raw_feature.lower() in features_by_title:
         feature_id = features_by_title[raw_feature.lower()]
     if feature_id is None:
-        result.problem(number, "feature", f"No feature {raw_feature!r} in this workspace (use its id or exact title).")
+        result.problem(
+            number, "feature", f"No feature {raw_feature!r} in this workspace (use its id or exact title).", raw_feature
+        )
         ok = False
     respondent = cell("respondent")
     if not respondent or len(respondent) > 120:
@@ -128,7 +130,10 @@ def _row(result, number, cells, index, features_by_id, features_by_title, seen) 
         answer = ANSWERS.get(cell(column).lower())
         if answer is None:
             result.problem(
-                number, column, f"{cell(column)!r} is not a Kano answer (like, expect, neutral, live with, dislike)."
+                number,
+                column,
+                f"{cell(column)!r} is not a Kano answer (like, expect, neutral, live with, dislike).",
+                cell(column),
             )
             ok = False
         answers[column] = answer
