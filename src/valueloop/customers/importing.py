@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from valueloop.core.audit import _plain, audit_records
 from valueloop.core.errors import Conflict, Invalid
-from valueloop.core.importing import ImportRefused, UploadLimits, reading
+from valueloop.core.importing import ImportRefused, UploadLimits, dates, reading
 from valueloop.core.importing import encoding as encoding_policy
 from valueloop.core.models import AuditEvent
 from valueloop.core.tenancy import Actor
@@ -52,7 +52,7 @@ from .services import WRITE_SCOPE, no_rate_message, normalise_domain
 KINDS = ("accounts", "contacts")
 PRESETS_OFFERED = ("auto", "salesforce", "hubspot", "none")
 ENCODINGS = ("auto", "utf-8", "cp1252")  # "auto": UTF-8 first, else detected
-DATE_ORDERS = ("auto", "dmy", "mdy")
+DATE_ORDERS = dates.ORDERS
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 PREVIEW_ROWS = 10
 MAX_PROBLEMS_KEPT = 1000
@@ -556,51 +556,14 @@ def resolve_mapping(
 
 # --- cell parsers ----------------------------------------------------------------------------
 
-_ISO_DATE = re.compile(
-    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?)?$"
-)
-_NUM_DATE = re.compile(
-    r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?)?$"
-)
-_TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d-%b-%y", "%d %b %y", "%Y%m%d")
-
 
 def date_evidence(values: Iterable[str]) -> tuple[int, int]:
-    """How many numeric dates can only be day-first, and how many only month-first."""
-    dmy = mdy = 0
-    for value in values:
-        match = _NUM_DATE.match(value.strip())
-        if match and match.group(2) != ".":
-            a, b = int(match.group(1)), int(match.group(3))
-            dmy += a > 12 >= b
-            mdy += b > 12 >= a
-    return dmy, mdy
+    """How many numeric dates can only be day-first, and how many only month-first (``core.importing.dates``)."""
+    return dates.order_evidence(values)
 
 
 def parse_date(text: str, order: str = "dmy") -> dt.date:
-    s = text.strip()
-    try:
-        match = _ISO_DATE.match(s)
-        if match:
-            return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        match = _NUM_DATE.match(s)
-        if match:
-            a, sep, b, year = int(match.group(1)), match.group(2), int(match.group(3)), int(match.group(4))
-            year += 2000 if year < 100 else 0
-            day, month = (a, b) if sep == "." or order == "dmy" else (b, a)
-            return dt.date(year, month, day)
-    except ValueError:
-        pass
-    else:
-        cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s.replace(",", " "))
-        cleaned = " ".join(cleaned.replace(".", " ").split()) if not cleaned.isdigit() else cleaned
-        for fmt in _TEXT_FORMATS:
-            try:
-                return dt.datetime.strptime(cleaned, fmt).date()
-            except ValueError:
-                continue
-    example = "31/03/2026" if order == "dmy" else "03/31/2026"
-    raise ValueError(f"cannot read {text!r} as a date; use YYYY-MM-DD (2026-03-31) or {example}")
+    return dates.parse_date(text, order)
 
 
 def parse_choice(text: str, synonyms: dict[str, str], what: str, shown: str) -> str:
