@@ -41,6 +41,7 @@ from valueloop.core.audit import _plain, audit_records
 from valueloop.core.errors import Conflict, Invalid
 from valueloop.core.importing import ImportRefused, UploadLimits, dates, reading
 from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import table as table_kit
 from valueloop.core.models import AuditEvent
 from valueloop.core.tenancy import Actor
 
@@ -382,59 +383,20 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     return decoded.text, decoded.label
 
 
-def sniff_delimiter(first_line: str) -> str:
-    counts = dict.fromkeys((",", ";", "\t", "|"), 0)
-    quoted = False
-    for ch in first_line:
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and ch in counts:
-            counts[ch] += 1
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-@dataclass
-class Table:
-    header: list[str]
-    rows: list[tuple[int, list[str]]]  # (spreadsheet row number, cells); blank rows dropped
-    delimiter: str
+sniff_delimiter = table_kit.sniff_delimiter
+Table = table_kit.Table
 
 
 def read_table(text: str, limits: UploadLimits | None = None) -> Table:
-    """Parse CSV text: delimiter sniffed from the header line (Excel's ``sep=`` line honoured)."""
-    first, _, rest = text.partition("\n")
-    delimiter = None
-    if first.strip().lower().startswith("sep=") and len(first.strip()) == 5:
-        delimiter = first.strip()[4]
-        text = rest
-        first = rest.partition("\n")[0]
-    delimiter = delimiter or sniff_delimiter(first)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    number = 0
-    # csv_rows refuses too many rows, over-long fields or lines, NUL and malformed CSV, naming the line.
-    for cells in reading.csv_rows(text, limits or upload_limits(), delimiter=delimiter):
-        number += 1
-        if header is None:
-            if not any(c.strip() for c in cells):
-                number -= 1  # leading blank lines are not the header
-                continue
-            header = [c.strip().strip("\ufeff").strip() for c in cells]
-            continue
-        if any(c.strip() for c in cells):
-            rows.append((number, cells))
-    if header is None:
-        raise ImportRefused("The file has no header row.", fields={"file": "No header row."})
-    header = [h or f"(column {i + 1})" for i, h in enumerate(header)]
-    return Table(header=header, rows=rows, delimiter=delimiter)
+    """Parse CSV text (``core.importing.table``): delimiter sniffed from the header line (Excel's ``sep=`` line
+    honoured), rows keep their spreadsheet numbers."""
+    return table_kit.read_csv_table(text, limits or upload_limits())
 
 
 # --- mapping ---------------------------------------------------------------------------------
 
 
-def _norm(name: str) -> str:
-    return " ".join(name.replace("_", " ").casefold().split())
+_norm = table_kit.normalise_header
 
 
 def _candidates(kind: str, preset: str, field_name: str) -> list[str]:
@@ -451,34 +413,16 @@ def _candidates(kind: str, preset: str, field_name: str) -> list[str]:
 
 
 def detect_preset(kind: str, header: list[str]) -> str:
-    columns = {_norm(h) for h in header}
-    scores = {}
-    for preset, kinds in PRESETS.items():
-        own = {_norm(c) for cands in kinds[kind].values() for c in cands}
-        other = set().union(
-            *({_norm(c) for cands in k[kind].values() for c in cands} for p, k in PRESETS.items() if p != preset)
-        )
-        scores[preset] = len(columns & (own - other))
-    best = max(scores, key=lambda p: scores[p])
-    return best if scores[best] >= 1 and list(scores.values()).count(scores[best]) == 1 else "none"
+    return table_kit.detect_preset(header, {preset: kinds[kind] for preset, kinds in PRESETS.items()}) or "none"
 
 
 def auto_mapping(kind: str, header: list[str], preset: str) -> dict[str, str]:
-    index = {}
-    for h in header:
-        index.setdefault(_norm(h), h)
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
-    for spec in FIELDS[kind]:
-        for candidate in _candidates(kind, preset, spec.name):
-            column = index.get(_norm(candidate))
-            if column is not None and column not in taken:
-                mapping[spec.name] = column
-                taken.add(column)
-                break
+    mapping = table_kit.match_columns(
+        header, {spec.name: _candidates(kind, preset, spec.name) for spec in FIELDS[kind]}
+    )
     if kind == "contacts" and "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
         # A "Name" column beside first/last names is usually the account's name in CRM exports.
-        taken.discard(mapping.pop("name"))
+        mapping.pop("name")
     return mapping
 
 
