@@ -38,6 +38,7 @@ from django.utils import timezone
 from valueloop.core import importing as core_importing
 from valueloop.core.importing import UploadLimits, human_size, reading
 from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import problems as problems_kit
 
 from .models import IMPORTANCE, SOURCES, FeedbackItem
 
@@ -202,19 +203,8 @@ PRESETS: dict[str, Preset] = {
 # --- report -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Problem:
-    row: int | None  # None: about the whole file
-    field: str | None
-    message: str
-
-    def where(self, unit: str = "row") -> str:
-        parts = []
-        if self.row is not None:
-            parts.append(f"{unit} {self.row}")
-        if self.field:
-            parts.append(self.field)
-        return " · ".join(parts) or "file"
+# The one per-row/field problem (row, field, message, value) of every importer.
+Problem = problems_kit.Problem
 
 
 @dataclass

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from valueloop.core.importing import UploadLimits, reading
 from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing.problems import Problem
 from valueloop.customers.facade import Contact, Customer
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -52,11 +53,8 @@ ALIASES = {
 }
 
 
-@dataclass
-class RowProblem:
-    row: int  # 1-based line in the file (the header is line 1); 0 for the file itself
-    field: str
-    message: str
+# The one per-row/field problem of every importer; here row 0 is the file itself (the API's row is an int).
+RowProblem = Problem
 
 
 @dataclass
