@@ -36,7 +36,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from valueloop.core import importing as core_importing
-from valueloop.core.importing import UploadLimits, human_size, reading
+from valueloop.core.importing import UploadLimits, dates, human_size, reading
 from valueloop.core.importing import encoding as encoding_policy
 from valueloop.core.importing import problems as problems_kit
 
@@ -666,21 +666,8 @@ class DateError(ValueError):
 
 
 def infer_date_order(values: Iterable[Any]) -> str | None:
-    """For d/m/y vs m/d/y: the file decides (a first part over 12 means day first)."""
-    day_first = month_first = False
-    for value in values:
-        if not isinstance(value, str):
-            continue
-        match = _SLASH_DATE.match(value.strip())
-        if match:
-            a, b = int(match.group(1)), int(match.group(2))
-            day_first |= a > 12
-            month_first |= b > 12
-    if day_first and not month_first:
-        return "dmy"
-    if month_first and not day_first:
-        return "mdy"
-    return None
+    """For d/m/y vs m/d/y: the file decides, from the dates only one order can read (``core.importing.dates``)."""
+    return dates.infer_order(value for value in values if isinstance(value, str))
 
 
 def parse_date(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from valueloop.core.importing import UploadLimits, reading
 from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import table as table_kit
 from valueloop.core.importing.problems import ProblemReport
 from valueloop.engines import prioritisation as prio
 
@@ -82,12 +83,13 @@ def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by
     limits = upload_limits()
     reading.check_size(len(data.encode("utf-8") if isinstance(data, str) else data), limits)
     text = _decode(data)
-    reader = reading.csv_rows(text, limits)  # refuses rows, fields and lines past the limits, and NUL
-    try:
-        header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
-    except StopIteration:
+    if not text.strip():
         result.problem(1, "file", "The file is empty.")
         return result
+    # The shared table: the delimiter sniffed (Excel writes ";" in many locales), rows keep their line numbers,
+    # and csv_rows refuses rows, fields and lines past the limits, and NUL.
+    table = table_kit.read_csv_table(text, limits)
+    header = [table_kit.normalise_header(h).replace(" ", "_") for h in table.header]
     header = ["feature" if h == "feature_id" else h for h in header]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -95,9 +97,7 @@ def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by
         return result
     index = {c: header.index(c) for c in COLUMNS}
     seen: dict[tuple[int, str], int] = {}
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
+    for number, cells in table.rows:
         _row(result, number, cells, index, features_by_id, features_by_title, seen)
     if not result.rows and result.problems.ok:
         result.problem(2, "file", "The file has a header but no answers.")
