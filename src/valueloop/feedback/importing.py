@@ -36,7 +36,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from valueloop.core import importing as core_importing
-from valueloop.core.importing import UploadLimits, dates, human_size, reading
+from valueloop.core.importing import UploadLimits, dates, human_size, idempotency, reading
 from valueloop.core.importing import encoding as encoding_policy
 from valueloop.core.importing import problems as problems_kit
 
@@ -1198,19 +1198,13 @@ def _mark_existing(workspace, rows: list[Row]) -> list[Row]:
     """Rows whose (source, external_id) is already in the workspace are unchanged: not written."""
     if not rows:
         return []
-    sources = {row.source for row in rows}
-    existing = set(
-        FeedbackItem.objects.filter(workspace=workspace, source__in=sources)
-        .exclude(external_id="")
-        .values_list("source", "external_id")
-        .iterator(chunk_size=10000)
+    stored = idempotency.existing_keys(
+        FeedbackItem.objects.filter(workspace=workspace, source__in={row.source for row in rows}),
+        ("source", "external_id"),
     )
-    fresh = []
-    for row in rows:
-        if (row.source, row.external_id) in existing:
-            row.exists = True
-        else:
-            fresh.append(row)
+    fresh, already = idempotency.split_already_imported(rows, lambda row: (row.source, row.external_id), stored)
+    for row in already:
+        row.exists = True
     return fresh
 
 

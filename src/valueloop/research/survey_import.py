@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from valueloop.core.importing import UploadLimits, reading
+from valueloop.core.importing import UploadLimits, idempotency, reading
 from valueloop.core.importing import encoding as encoding_policy
 from valueloop.core.importing.problems import Problem
 from valueloop.customers.facade import Contact, Customer
@@ -301,13 +301,14 @@ def prepare(
     existing = set()
     ids = {(r.kind, r.external_id) for r in prepared if r.external_id}
     if ids:
-        existing = set(
+        existing = idempotency.existing_keys(
             SurveyResponse.objects.filter(
                 workspace=workspace, external_id__in=[e for _, e in ids], kind__in=list({k for k, _ in ids})
-            ).values_list("kind", "external_id")
+            ),
+            ("kind", "external_id"),
         )
-    fresh = [r for r in prepared if (r.kind, r.external_id) not in existing]
-    report.unchanged = len(prepared) - len(fresh)
+    fresh, already = idempotency.split_already_imported(prepared, lambda r: (r.kind, r.external_id), existing)
+    report.unchanged = len(already)
     for row in fresh:
         report.by_kind[row.kind] = report.by_kind.get(row.kind, 0) + 1
     return fresh, report
