@@ -192,6 +192,17 @@ def test_upload__csv(world, experiment):
     assert data.units == (1, 1, 0) and data.metrics["v"][1].sum_x == 19.5
 
 
+def test_upload__csv_with_excel_semicolons_and_blank_rows_keeps_the_row_numbers(world, experiment):
+    client = token_client(world.actor(Role.CONTRIBUTOR))
+    semicolons = CSV.replace(",", ";").replace("\n", "\n\n", 1)  # a blank line after the header
+    response = upload(client, "events.csv", semicolons.encode("cp1252"))
+    assert response.status_code == 202, response.content
+    assert response.json() == {"exposures": 2, "events": 1}
+    bad = semicolons + f"purchase;;;u3;{iso(NOW)};lots\n"
+    response = upload(client, "events.csv", bad.encode())
+    assert [e["field"] for e in response.json()["errors"]] == ["rows[6].value"]
+
+
 def test_upload__csv_errors_name_the_spreadsheet_row(world, experiment):
     bad = CSV + f"purchase,,,u3,{iso(NOW)},lots\nexperiment_viewed,unknown-test,0,u4,{iso(NOW)},\n"
     response = upload(token_client(world.actor(Role.CONTRIBUTOR)), "events.csv", bad.encode())
