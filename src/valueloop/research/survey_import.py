@@ -12,7 +12,6 @@ either, is refused naming the byte (it was silently garbled before).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from valueloop.core.importing import UploadLimits, idempotency, reading
 from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import table as table_kit
 from valueloop.core.importing.problems import Problem
 from valueloop.customers.facade import Contact, Customer
 
@@ -110,13 +110,6 @@ def decode(data: bytes) -> str:
     return encoding_policy.decode(data).text
 
 
-def _dialect(sample: str):
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        return csv.excel
-
-
 def _domain(value: str) -> str:
     value = value.strip().lower()
     value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
@@ -184,12 +177,10 @@ def prepare(
     if not text.strip():
         report.problem(0, "file", "The file is empty.")
         return [], report
-    reader = reading.csv_rows(text, limits, dialect=_dialect(text[:4096]))  # refuses rows/fields past the limits
-    try:
-        header = next(reader)
-    except StopIteration as exc:
-        report.problem(0, "file", f"Not a readable CSV file ({exc}).")
-        return [], report
+    # The shared table: delimiter sniffed from the header line, rows keep their line numbers, blank rows dropped,
+    # and csv_rows refuses rows and fields past the limits.
+    table = table_kit.read_csv_table(text, limits)
+    header = table.header
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         key = _normal(name)
@@ -214,9 +205,7 @@ def prepare(
     accounts = _Accounts(workspace)
     raw_rows: list[tuple[int, dict[str, str]]] = []
     emails: set[str] = set()
-    for line, record in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in record):
-            continue
+    for line, record in table.rows:
         values = {ours: (record[i].strip() if i < len(record) else "") for ours, i in columns.items()}
         raw_rows.append((line, values))
         if values.get("email"):
