@@ -4,8 +4,9 @@ Invariants:
 - Reading is bounded by ``core.importing.reading``: nothing is read past the size limit
   (``CUSTOMER_IMPORT_MAX_BYTES``, at most the instance's ``VALUELOOP_UPLOAD_MAX_BYTES``): a bigger file is
   refused from its size alone; rows, field lengths and lines are refused as the CSV is read.
-- The text must be UTF-8 (with or without BOM), or Windows-1252 when the caller asks for it; any
-  other byte sequence is refused with the byte offset and line of the first bad byte.
+- The text is decoded by ``core.importing.encoding``: UTF-8 (with or without BOM) first, otherwise the
+  encoding is detected and named in the report; an explicit ``encoding`` overrides, and a byte it cannot
+  read (or a file mixing encodings) is refused with the byte offset and line.
 - Every row is validated before anything is written. A problem names the row (the header is
   row 1, as in a spreadsheet), our field and their column. By default one problem means nothing
   is written; with ``skip_invalid`` only the valid rows are written. Problems with the file or

@@ -8,8 +8,9 @@ Invariants:
   rows, field lengths and lines as they are read; JSON nesting before it is parsed (a document nested 5,000
   deep is a refusal naming the depth) and the number of records. A limit raises ``reading.ImportRefused``.
 - Everything is checked before anything is written: size (refused before reading), encoding
-  (UTF-8, with or without BOM), format, columns (required missing, unknown ignored), then every
-  row: dates, customers, contacts, sources, URLs, duplicate external ids, empty text.
+  (``core.importing.encoding``: UTF-8 first, else detected and named in the report), format, columns
+  (required missing, unknown ignored), then every row: dates, customers, contacts, sources, URLs, duplicate
+  external ids, empty text.
 - Every problem names where it is: ``Problem(row, field, message)``. CSV rows are numbered as in a
   spreadsheet (the header is row 1, the first item row 2); JSON items from 1; JSON lines by line.
 - Idempotent by (source, external_id): a row whose key already exists is "unchanged" and is never

@@ -5,9 +5,9 @@ kind (nps|csat) and an optional response id. Every problem is reported with its 
 column; the service writes nothing while a single row is invalid (all-or-nothing).
 
 Reading is bounded by ``core.importing.reading``: the size (``MAX_BYTES``), the rows (``MAX_ROWS``), field and
-line lengths and NUL bytes are refused with ``ImportRefused`` naming the limit. The text is UTF-8, or
-Windows-1252 for a file without any UTF-8 in it; a file mixing the two, or with bytes that mean nothing in
-either, is refused naming the byte (it was silently garbled before).
+line lengths and NUL bytes are refused with ``ImportRefused`` naming the limit. The text is decoded by
+``core.importing.encoding`` (UTF-8 first, otherwise detected and named in the report); a file mixing
+encodings, or with bytes no encoding reads, is refused naming the byte and line.
 """
 
 from __future__ import annotations
