@@ -87,14 +87,6 @@ def test_csv_rows__a_10_mb_field_is_refused():
     assert error.limit == "max_string_length"
 
 
-def test_decode__utf8_cp1252_and_mixed():
-    assert reading.decode_utf8_or_cp1252("café".encode()) == ("café", "utf-8")
-    assert reading.decode_utf8_or_cp1252("café".encode("cp1252")) == ("café", "cp1252")
-    mixed = "naïve,".encode() + "café".encode("cp1252")
-    assert "mixes encodings" in refused(reading.decode_utf8_or_cp1252, mixed).message
-    assert "byte 0xE9 at byte offset 3 (line 1)" in refused(reading.decode_utf8, "café".encode("cp1252")).message
-
-
 def _dictionary_table(rows: int, value: str) -> pa.Table:
     return pa.table({"s": pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array([value]))})
 

@@ -224,8 +224,9 @@ def test_import_api__mapping_preset_and_bad_requests(world, api):
     assert upload(api, content, kind="people").status_code == 422
     response = api.post("/api/v1/customer-imports")
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "file"
-    latin = upload(api, "name\nCafé\n".encode("cp1252"))
+    latin = upload(api, "name\nCafé\n".encode("cp1252"), encoding="utf-8")
     assert latin.status_code == 422 and "byte offset 8 (line 2)" in latin.json()["message"]
+    assert upload(api, "name\nCafé\n".encode("cp1252"), dry_run="true").json()["encoding"] == "Windows-1252 (detected)"
 
 
 def test_import_api__file_over_the_limit_is_refused(world, api, settings):

@@ -93,20 +93,29 @@ def test_import_csv__needs_the_write_scope(world):
 # --- every bad input names its row and field --------------------------------------------------
 
 
-def test_import_csv__wrong_encoding_names_byte_offset_and_line(world):
+def test_import_csv__windows_1252_is_detected_and_a_wrong_explicit_choice_names_byte_and_line(world):
     data = csv_bytes("A1,Acme,100,,customer,,", "A2,Caf\u00e9 Noir,100,,customer,,").replace(
         "Café".encode(), b"Caf\xe9"
     )
     offset = data.index(b"\xe9")
+    # chosen UTF-8 explicitly: the choice holds, and the refusal names the byte and its line
+    with pytest.raises(ImportRefused) as exc:
+        run(world, data, encoding="utf-8")
+    assert f"byte offset {offset}" in exc.value.message and "(line 3)" in exc.value.message
+    assert not Customer.objects.exists()
+    # by default the encoding is detected, and the report says which was used
+    report = run(world, data)
+    assert (report.created, report.encoding) == (2, "Windows-1252 (detected)")
+    assert Customer.objects.filter(name="Café Noir").exists()
+
+
+def test_import_csv__a_file_mixing_encodings_is_refused_naming_both(world):
+    data = "name\nMüller\n".encode() + "Café\n".encode("cp1252")
     with pytest.raises(ImportRefused) as exc:
         run(world, data)
-    assert f"byte offset {offset}" in exc.value.message and "(line 3)" in exc.value.message
-    assert "Windows-1252" in exc.value.message
+    assert "mixes encodings" in exc.value.message and "(line 2)" in exc.value.message
+    assert "byte 0xE9 at byte offset 16 (line 3)" in exc.value.message
     assert not Customer.objects.exists()
-    # ...and the user may choose Windows-1252 explicitly
-    report = run(world, data, encoding="cp1252")
-    assert report.created == 2
-    assert Customer.objects.filter(name="Café Noir").exists()
 
 
 def test_import_csv__accepts_utf8_with_bom_and_semicolons(world):
@@ -119,7 +128,7 @@ def test_import_csv__accepts_utf8_with_bom_and_semicolons(world):
 @pytest.mark.parametrize(
     ("data", "needle"),
     [
-        (b"\xff\xfen\x00a\x00", "UTF-16"),
+        (b"n\x00a\x00", "UTF-16 without a byte-order mark"),
         (b"PK\x03\x04rest-of-a-zip", "Excel workbook"),
         (b"name\nAcme\x00Corp\n", "NUL byte at byte offset 9 (line 2)"),
         (b"   \n", "empty"),

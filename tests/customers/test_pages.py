@@ -226,7 +226,12 @@ def test_import_page__upload_preview_fix_mapping_confirm(world, client_a, base, 
 def test_import_page__bad_encoding_is_refused_and_nothing_kept(world, client_a, base, upload_dir):
     response = client_a.post(
         base + "import/",
-        {"step": "upload", "kind": "accounts", "file": SimpleUploadedFile("x.csv", "name\nCafé\n".encode("cp1252"))},
+        {
+            "step": "upload",
+            "kind": "accounts",
+            "encoding": "utf-8",  # chosen explicitly: detection would read it as Windows-1252
+            "file": SimpleUploadedFile("x.csv", "name\nCafé\n".encode("cp1252")),
+        },
     )
     assert response.status_code == 400
     assert "byte offset 8 (line 2)" in text(response)

@@ -192,6 +192,17 @@ def test_upload__csv(world, experiment):
     assert data.units == (1, 1, 0) and data.metrics["v"][1].sum_x == 19.5
 
 
+def test_upload__csv_with_excel_semicolons_and_blank_rows_keeps_the_row_numbers(world, experiment):
+    client = token_client(world.actor(Role.CONTRIBUTOR))
+    semicolons = CSV.replace(",", ";").replace("\n", "\n\n", 1)  # a blank line after the header
+    response = upload(client, "events.csv", semicolons.encode("cp1252"))
+    assert response.status_code == 202, response.content
+    assert response.json() == {"exposures": 2, "events": 1}
+    bad = semicolons + f"purchase;;;u3;{iso(NOW)};lots\n"
+    response = upload(client, "events.csv", bad.encode())
+    assert [e["field"] for e in response.json()["errors"]] == ["rows[6].value"]
+
+
 def test_upload__csv_errors_name_the_spreadsheet_row(world, experiment):
     bad = CSV + f"purchase,,,u3,{iso(NOW)},lots\nexperiment_viewed,unknown-test,0,u4,{iso(NOW)},\n"
     response = upload(token_client(world.actor(Role.CONTRIBUTOR)), "events.csv", bad.encode())
@@ -205,8 +216,11 @@ def test_upload__csv_unknown_column_and_not_utf8(world):
     client = token_client(world.actor(Role.CONTRIBUTOR))
     response = upload(client, "e.csv", b"type,user,timestamp\npurchase,u1,2026-01-01T00:00:00Z\n")
     assert response.status_code == 422 and "Unknown column" in response.json()["message"]
-    response = upload(client, "e.csv", "type,user_id,timestamp\npurchase,\xe9,x\n".encode("latin-1"))
-    assert response.status_code == 422 and "UTF-8" in response.json()["message"]
+    # a file mixing UTF-8 and Windows-1252 cannot be read either way: refused naming the byte and its line
+    mixed = "type,user_id,timestamp\npurchase,ü,x\n".encode() + "purchase,\xe9,x\n".encode("latin-1")
+    response = upload(client, "e.csv", mixed)
+    assert response.status_code == 422 and "mixes encodings" in response.json()["message"]
+    assert "byte 0xE9 at byte offset" in response.json()["message"] and "(line 3)" in response.json()["message"]
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -98,14 +98,23 @@ def test_import__dry_run_reports_without_writing(world):
     assert not FeedbackItem.objects.exists()
 
 
-def test_import__not_utf8_names_line_and_byte(world):
+def test_import__not_utf8_is_detected_and_a_wrong_explicit_choice_names_line_and_byte(world):
     data = "text,date\nFine,2025-01-01\nCaf\xe9 au lait,2025-01-02\n".encode("latin-1")
-    report = run_import(world, data)
+    report = run_import(world, data, encoding="utf-8")
     assert report.fatal and not report.written
     (problem,) = report.errors
     assert problem.row == 3
-    assert "not UTF-8" in problem.message and "byte 0xE9" in problem.message and "line 3" in problem.message
-    assert "Windows-1252" in problem.message
+    assert "not valid UTF-8" in problem.message and "byte 0xE9" in problem.message and "line 3" in problem.message
+    report = run_import(world, data)
+    assert report.ok and report.created == 2 and report.encoding == "Windows-1252 (detected)"
+    assert FeedbackItem.objects.filter(text="Café au lait").exists()
+
+
+def test_import__a_file_mixing_encodings_names_the_line(world):
+    data = "text,date\nMüller,2025-01-01\n".encode() + "Caf\xe9,2025-01-02\n".encode("cp1252")
+    report = run_import(world, data)
+    assert report.fatal and not FeedbackItem.objects.exists()
+    assert report.errors[0].row == 3 and "mixes encodings" in report.errors[0].message
 
 
 def test_import__utf8_with_bom_and_semicolons_is_fine(world):
@@ -115,9 +124,11 @@ def test_import__utf8_with_bom_and_semicolons_is_fine(world):
     assert FeedbackItem.objects.get().text == "Käse und Überweisung"
 
 
-def test_import__utf16_is_refused_with_advice(world):
+def test_import__utf16_is_read_with_its_bom_and_refused_without(world):
     report = run_import(world, "text,date\nHi,2025-01-01\n".encode("utf-16"))
-    assert report.fatal and "UTF-16" in report.errors[0].message
+    assert report.ok and report.created == 1 and report.encoding == "UTF-16 with BOM"
+    report = run_import(world, "text,date\nHo,2025-01-01\n".encode("utf-16-le"))
+    assert report.fatal and "UTF-16 without a byte-order mark" in report.errors[0].message
 
 
 def test_import__missing_required_column_is_named(world):

@@ -253,6 +253,15 @@ def test_kano_import__all_or_nothing_with_a_report_per_row(world):
     assert report["updated"] == 1 and KanoResponse.objects.get().functional == "must_be"
 
 
+def test_kano_import__reads_excel_semicolons_and_spaced_headers_through_the_shared_table(world):
+    data = "Feature ID;Respondent;Functional;Dysfunctional\n\nAlpha feature;r1;like;dislike\n;;;\nnope;r2;like;x\n"
+    with pytest.raises(Invalid) as excinfo:
+        services.kano_import(actor=world.actor_a, data=data.encode("cp1252"))
+    assert set(excinfo.value.fields) == {"row 5 feature", "row 5 dysfunctional"}  # blank rows keep the numbering
+    report = services.kano_import(actor=world.actor_a, data=data.split("nope")[0])
+    assert report["created"] == 1 and KanoResponse.objects.get().respondent == "r1"
+
+
 def test_outcome_update__validates_with_the_engine_range(world):
     with pytest.raises(Invalid) as excinfo:
         services.outcome_update(actor=world.actor_a, problem_id=world.problem_a.pk, importance="12", satisfaction="")

@@ -68,3 +68,32 @@ def audit_record(
         action=action,
         changes=changes or {},
     )
+
+
+def audit_records(
+    *,
+    actor,
+    workspace,
+    rows: Iterable[tuple[str, int | None, str, str, dict[str, list[Any]]]],
+    via: str = "web",
+    batch_size: int = 1000,
+) -> list[AuditEvent]:
+    """Many audit records (entity_type, entity_id, entity_label, action, changes) in ``bulk_create`` batches:
+    for importers, which audit every row they write. The model's fields adapt every value as ``save()``
+    would, so this works on SQLite and PostgreSQL alike, without raw SQL."""
+    is_user = actor is not None and getattr(actor, "pk", None) is not None
+    events = [
+        AuditEvent(
+            workspace=workspace,
+            actor=actor if is_user else None,
+            actor_label=(actor.email if is_user else "system"),
+            via=via,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            entity_label=entity_label[:200],
+            action=action,
+            changes=changes or {},
+        )
+        for entity_type, entity_id, entity_label, action, changes in rows
+    ]
+    return AuditEvent.objects.bulk_create(events, batch_size=batch_size)

@@ -263,7 +263,7 @@ class ImportParams(StrictSchema):
     mapping: str = Field("", max_length=20000, description="JSON object {our_field: their_column}")
     skip_invalid: bool = False
     dry_run: bool = False
-    encoding: Literal["utf-8", "cp1252"] = "utf-8"
+    encoding: Literal["auto", "utf-8", "cp1252"] = "auto"
     date_order: Literal["auto", "dmy", "mdy"] = "auto"
 
 
@@ -289,7 +289,8 @@ def _mapping(text: str) -> dict[str, str]:
     description=(
         "Import accounts or contacts from a CSV file (multipart: `file`, plus form fields `kind` accounts|contacts, "
         "`preset` auto|salesforce|hubspot|none, `mapping` JSON {our_field: their_column}, `skip_invalid`, "
-        "`dry_run`, `encoding` utf-8|cp1252, `date_order` auto|dmy|mdy). A dry run answers the report and writes "
+        "`dry_run`, `encoding` auto|utf-8|cp1252 (auto: UTF-8 first, else detected; the report names it), "
+        "`date_order` auto|dmy|mdy). A dry run answers the report and writes "
         "nothing. Otherwise every row is validated first: any problem answers 422 `import_invalid` naming each "
         "row and field, and nothing is written, unless `skip_invalid` is set. Re-importing a file changes nothing."
     ),

@@ -236,7 +236,11 @@ PRESETS = [
     ("hubspot", "HubSpot export"),
     ("none", "None: match column names"),
 ]
-ENCODINGS = [("utf-8", "UTF-8 (recommended; “CSV UTF-8” in Excel)"), ("cp1252", "Windows-1252 (Excel “CSV”)")]
+ENCODINGS = [
+    ("auto", "Detect (UTF-8 first)"),
+    ("utf-8", "UTF-8 (recommended; “CSV UTF-8” in Excel)"),
+    ("cp1252", "Windows-1252 (Excel “CSV”)"),
+]
 DATE_ORDERS = [("auto", "Detect"), ("dmy", "Day/month/year (31/03/2026)"), ("mdy", "Month/day/year (03/31/2026)")]
 
 
@@ -258,7 +262,7 @@ class ImportOptionsForm(PageForm):
 
     kind = LenientChoiceField(choices=KINDS, initial="accounts")
     preset = LenientChoiceField(choices=[(p, p) for p in importing.PRESETS_OFFERED], initial="auto")
-    encoding = LenientChoiceField(choices=[(e, e) for e in importing.ENCODINGS], initial="utf-8")
+    encoding = LenientChoiceField(choices=[(e, e) for e in importing.ENCODINGS], initial="auto")
     date_order = LenientChoiceField(choices=[(d, d) for d in importing.DATE_ORDERS], initial="auto")
 
     OPTIONS = ("kind", "preset", "encoding", "date_order")

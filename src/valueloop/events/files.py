@@ -24,6 +24,8 @@ from django.conf import settings
 
 from valueloop.core.errors import Invalid
 from valueloop.core.importing import UploadLimits, human_size, reading
+from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import table as table_kit
 
 from .rows import EVENT_ALLOWED, EXPOSURE_ALLOWED, MAX_EXTRA_LENGTH
 
@@ -95,21 +97,19 @@ def _csv_cell(name: str, cell: str) -> Any:
 
 def read_csv(data: bytes) -> tuple[list[dict[str, Any]], Callable[[int], str]]:
     limits = upload_limits()
-    text = reading.decode_utf8(data, advice="Save it as CSV UTF-8.")
-    reader = reading.csv_rows(text, limits)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise Invalid("The file is empty.", fields={"file": "empty"}) from None
-    names = [h.strip() for h in header]
+    text = encoding_policy.decode(data, advice="Save it as CSV UTF-8.").text
+    if not text.strip():
+        raise Invalid("The file is empty.", fields={"file": "empty"})
+    # The shared table: delimiter sniffed from the header line (Excel's ";" too), rows keep their line numbers,
+    # blank rows dropped, and csv_rows's limits and NUL refusal on the way.
+    table = table_kit.read_csv_table(text, limits)
+    names = table.header
     if len(set(names)) != len(names):
         raise Invalid("A column appears twice in the header.", fields={"columns": "duplicate column"})
     _check_columns(names)
     rows: list[dict[str, Any]] = []
     numbers: list[int] = []
-    for number, cells in enumerate(reader, start=2):
-        if not any(cells):
-            continue
+    for number, cells in table.rows:
         if len(cells) != len(names):
             raise Invalid(
                 f"Row {number} has {len(cells)} cells; the header has {len(names)}.",

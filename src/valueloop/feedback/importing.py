@@ -8,8 +8,9 @@ Invariants:
   rows, field lengths and lines as they are read; JSON nesting before it is parsed (a document nested 5,000
   deep is a refusal naming the depth) and the number of records. A limit raises ``reading.ImportRefused``.
 - Everything is checked before anything is written: size (refused before reading), encoding
-  (UTF-8, with or without BOM), format, columns (required missing, unknown ignored), then every
-  row: dates, customers, contacts, sources, URLs, duplicate external ids, empty text.
+  (``core.importing.encoding``: UTF-8 first, else detected and named in the report), format, columns
+  (required missing, unknown ignored), then every row: dates, customers, contacts, sources, URLs, duplicate
+  external ids, empty text.
 - Every problem names where it is: ``Problem(row, field, message)``. CSV rows are numbered as in a
   spreadsheet (the header is row 1, the first item row 2); JSON items from 1; JSON lines by line.
 - Idempotent by (source, external_id): a row whose key already exists is "unchanged" and is never
@@ -21,7 +22,6 @@ Invariants:
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import email.utils
 import hashlib
@@ -36,7 +36,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from valueloop.core.importing import UploadLimits, human_size, reading
+from valueloop.core import importing as core_importing
+from valueloop.core.importing import UploadLimits, dates, human_size, idempotency, reading
+from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import problems as problems_kit
 
 from .models import IMPORTANCE, SOURCES, FeedbackItem
 
@@ -201,19 +204,8 @@ PRESETS: dict[str, Preset] = {
 # --- report -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Problem:
-    row: int | None  # None: about the whole file
-    field: str | None
-    message: str
-
-    def where(self, unit: str = "row") -> str:
-        parts = []
-        if self.row is not None:
-            parts.append(f"{unit} {self.row}")
-        if self.field:
-            parts.append(self.field)
-        return " · ".join(parts) or "file"
+# The one per-row/field problem (row, field, message, value) of every importer.
+Problem = problems_kit.Problem
 
 
 @dataclass
@@ -221,6 +213,7 @@ class ImportReport:
     preset: str
     format: str = ""
     filename: str = ""
+    encoding: str = ""  # the encoding the file was read with ("Windows-1252 (detected)")
     row_unit: str = "row"
     total_rows: int = 0
     valid_rows: int = 0
@@ -326,6 +319,7 @@ class ImportOptions:
     default_source: str | None = None
     unknown_customer: str = "error"  # or "skip_link": import the item without a customer
     date_format: str | None = None  # strptime format for dates that are not ISO 8601
+    encoding: str | None = None  # None/"auto": UTF-8 first, else detected (core.importing.encoding)
     skip_invalid: bool = False
     dry_run: bool = False
     max_bytes: int | None = None
@@ -371,35 +365,19 @@ def check_size(size: int, options: ImportOptions, filename: str = "") -> None:
         raise ImportRefused(report)
 
 
-def decode(data: bytes, report: ImportReport) -> str | None:
-    """UTF-8 (BOM optional) -> str; anything else is a clear error naming line and byte."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        report.error(None, None, "The file is UTF-16 encoded. Save or export it as UTF-8 (in Excel: “CSV UTF-8”).")
-        return None
+def decode(data: bytes, report: ImportReport, encoding: str | None = None) -> str | None:
+    """The file's text by the one encoding policy (``core.importing.encoding``: UTF-8 first, detection
+    otherwise, ``encoding`` overrides); a file that cannot be read is an error naming its line and byte."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        byte = data[exc.start : exc.start + 1].hex().upper()
-        guess = "Windows-1252 or Latin-1" if _decodes_as_cp1252(data) else "another encoding"
-        report.error(
-            line,
-            None,
-            f"The file is not UTF-8: byte 0x{byte} at byte offset {exc.start} (line {line}, column {column}) "
-            f"cannot be read; the file looks like {guess}. Save or export it as UTF-8 (in Excel: “CSV UTF-8”).",
-        )
+        decoded = encoding_policy.decode(data, encoding)
+    except encoding_policy.EncodingRefused as exc:
+        report.error(exc.line, None, exc.message)
         return None
-
-
-def _decodes_as_cp1252(data: bytes) -> bool:
-    try:
-        data[:200_000].decode("cp1252")
-    except UnicodeDecodeError:
-        return False
-    return True
+    except core_importing.ImportRefused as exc:  # an unknown explicit encoding
+        report.error(None, "encoding", exc.message)
+        return None
+    report.encoding = decoded.label
+    return decoded.text
 
 
 def detect_format(filename: str, text: str, fmt: str | None) -> str:
@@ -611,7 +589,7 @@ def read_table(data: bytes, *, filename: str, options: ImportOptions, report: Im
         report.error(None, None, problem)
         report.fatal = True
         return None
-    text = decode(data, report)
+    text = decode(data, report, options.encoding)
     if text is None:
         report.fatal = True
         return None
@@ -689,21 +667,8 @@ class DateError(ValueError):
 
 
 def infer_date_order(values: Iterable[Any]) -> str | None:
-    """For d/m/y vs m/d/y: the file decides (a first part over 12 means day first)."""
-    day_first = month_first = False
-    for value in values:
-        if not isinstance(value, str):
-            continue
-        match = _SLASH_DATE.match(value.strip())
-        if match:
-            a, b = int(match.group(1)), int(match.group(2))
-            day_first |= a > 12
-            month_first |= b > 12
-    if day_first and not month_first:
-        return "dmy"
-    if month_first and not day_first:
-        return "mdy"
-    return None
+    """For d/m/y vs m/d/y: the file decides, from the dates only one order can read (``core.importing.dates``)."""
+    return dates.infer_order(value for value in values if isinstance(value, str))
 
 
 def parse_date(
@@ -1234,19 +1199,13 @@ def _mark_existing(workspace, rows: list[Row]) -> list[Row]:
     """Rows whose (source, external_id) is already in the workspace are unchanged: not written."""
     if not rows:
         return []
-    sources = {row.source for row in rows}
-    existing = set(
-        FeedbackItem.objects.filter(workspace=workspace, source__in=sources)
-        .exclude(external_id="")
-        .values_list("source", "external_id")
-        .iterator(chunk_size=10000)
+    stored = idempotency.existing_keys(
+        FeedbackItem.objects.filter(workspace=workspace, source__in={row.source for row in rows}),
+        ("source", "external_id"),
     )
-    fresh = []
-    for row in rows:
-        if (row.source, row.external_id) in existing:
-            row.exists = True
-        else:
-            fresh.append(row)
+    fresh, already = idempotency.split_already_imported(rows, lambda row: (row.source, row.external_id), stored)
+    for row in already:
+        row.exists = True
     return fresh
 
 

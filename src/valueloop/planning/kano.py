@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from valueloop.core.importing import UploadLimits, reading
+from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import table as table_kit
+from valueloop.core.importing.problems import ProblemReport
 from valueloop.engines import prioritisation as prio
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -57,11 +60,10 @@ class KanoRow:
 @dataclass
 class KanoFile:
     rows: list[KanoRow] = field(default_factory=list)
-    problems: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
+    problems: ProblemReport = field(default_factory=lambda: ProblemReport(cap=MAX_PROBLEMS))
 
-    def problem(self, row: int, column: str, message: str) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append((row, column, message))
+    def problem(self, row: int, column: str, message: str, value: object = None) -> None:
+        self.problems.add(row, column, message, value)
 
 
 def upload_limits() -> UploadLimits:
@@ -71,7 +73,7 @@ def upload_limits() -> UploadLimits:
 def _decode(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
-    return reading.decode_utf8(data, advice="Save it as CSV UTF-8 and try again.")
+    return encoding_policy.decode(data, advice="Save it as CSV UTF-8 and try again.").text
 
 
 def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by_title: dict[str, int]) -> KanoFile:
@@ -81,12 +83,13 @@ def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by
     limits = upload_limits()
     reading.check_size(len(data.encode("utf-8") if isinstance(data, str) else data), limits)
     text = _decode(data)
-    reader = reading.csv_rows(text, limits)  # refuses rows, fields and lines past the limits, and NUL
-    try:
-        header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
-    except StopIteration:
+    if not text.strip():
         result.problem(1, "file", "The file is empty.")
         return result
+    # The shared table: the delimiter sniffed (Excel writes ";" in many locales), rows keep their line numbers,
+    # and csv_rows refuses rows, fields and lines past the limits, and NUL.
+    table = table_kit.read_csv_table(text, limits)
+    header = [table_kit.normalise_header(h).replace(" ", "_") for h in table.header]
     header = ["feature" if h == "feature_id" else h for h in header]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -94,11 +97,9 @@ def read_kano_csv(data: bytes | str, features_by_id: dict[int, str], features_by
         return result
     index = {c: header.index(c) for c in COLUMNS}
     seen: dict[tuple[int, str], int] = {}
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
+    for number, cells in table.rows:
         _row(result, number, cells, index, features_by_id, features_by_title, seen)
-    if not result.rows and not result.problems:
+    if not result.rows and result.problems.ok:
         result.problem(2, "file", "The file has a header but no answers.")
     return result
 
@@ -116,7 +117,9 @@ def _row(result, number, cells, index, features_by_id, features_by_title, seen) 
     elif raw_feature.lower() in features_by_title:
         feature_id = features_by_title[raw_feature.lower()]
     if feature_id is None:
-        result.problem(number, "feature", f"No feature {raw_feature!r} in this workspace (use its id or exact title).")
+        result.problem(
+            number, "feature", f"No feature {raw_feature!r} in this workspace (use its id or exact title).", raw_feature
+        )
         ok = False
     respondent = cell("respondent")
     if not respondent or len(respondent) > 120:
@@ -127,7 +130,10 @@ def _row(result, number, cells, index, features_by_id, features_by_title, seen) 
         answer = ANSWERS.get(cell(column).lower())
         if answer is None:
             result.problem(
-                number, column, f"{cell(column)!r} is not a Kano answer (like, expect, neutral, live with, dislike)."
+                number,
+                column,
+                f"{cell(column)!r} is not a Kano answer (like, expect, neutral, live with, dislike).",
+                cell(column),
             )
             ok = False
         answers[column] = answer

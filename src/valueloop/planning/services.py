@@ -855,10 +855,10 @@ def kano_import(*, actor: Actor, data: bytes | str, dry_run: bool = False) -> di
     for pk, title in sorted(features.items()):
         by_title.setdefault(title.lower(), pk)
     parsed = kano.read_kano_csv(data, features, by_title)
-    if parsed.problems:
-        fields = {f"row {row} {column}" if row else column: message for row, column, message in parsed.problems}
+    if not parsed.problems.ok:
+        fields = {f"row {p.row} {p.field}" if p.row else p.field: p.message for p in parsed.problems}
         raise Invalid(
-            f"Nothing was imported: {len(parsed.problems)} problem(s) in the file. Fix them and import again.",
+            f"Nothing was imported: {parsed.problems.count} problem(s) in the file. Fix them and import again.",
             fields=fields,
         )
     existing = {

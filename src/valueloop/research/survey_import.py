@@ -5,14 +5,13 @@ kind (nps|csat) and an optional response id. Every problem is reported with its 
 column; the service writes nothing while a single row is invalid (all-or-nothing).
 
 Reading is bounded by ``core.importing.reading``: the size (``MAX_BYTES``), the rows (``MAX_ROWS``), field and
-line lengths and NUL bytes are refused with ``ImportRefused`` naming the limit. The text is UTF-8, or
-Windows-1252 for a file without any UTF-8 in it; a file mixing the two, or with bytes that mean nothing in
-either, is refused naming the byte (it was silently garbled before).
+line lengths and NUL bytes are refused with ``ImportRefused`` naming the limit. The text is decoded by
+``core.importing.encoding`` (UTF-8 first, otherwise detected and named in the report); a file mixing
+encodings, or with bytes no encoding reads, is refused naming the byte and line.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -20,7 +19,10 @@ from dataclasses import dataclass, field
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from valueloop.core.importing import UploadLimits, reading
+from valueloop.core.importing import UploadLimits, idempotency, reading
+from valueloop.core.importing import encoding as encoding_policy
+from valueloop.core.importing import table as table_kit
+from valueloop.core.importing.problems import Problem
 from valueloop.customers.facade import Contact, Customer
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -51,11 +53,8 @@ ALIASES = {
 }
 
 
-@dataclass
-class RowProblem:
-    row: int  # 1-based line in the file (the header is line 1); 0 for the file itself
-    field: str
-    message: str
+# The one per-row/field problem of every importer; here row 0 is the file itself (the API's row is an int).
+RowProblem = Problem
 
 
 @dataclass
@@ -73,6 +72,7 @@ class PreparedRow:
 @dataclass
 class SurveyImportReport:
     filename: str = ""
+    encoding: str = ""  # the encoding the file was read with ("Windows-1252 (detected)")
     total_rows: int = 0
     created: int = 0
     unchanged: int = 0  # already imported (same kind and response id)
@@ -106,14 +106,8 @@ def upload_limits() -> UploadLimits:
 
 
 def decode(data: bytes) -> str:
-    return reading.decode_utf8_or_cp1252(data)[0]
-
-
-def _dialect(sample: str):
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        return csv.excel
+    """The file's text by the one encoding policy (``core.importing.encoding``)."""
+    return encoding_policy.decode(data).text
 
 
 def _domain(value: str) -> str:
@@ -178,16 +172,15 @@ def prepare(
     if default_kind and default_kind not in SCALES:
         report.problem(0, "kind", "The survey kind is nps or csat.")
         return [], report
-    text = decode(data)
+    decoded = encoding_policy.decode(data)
+    report.encoding, text = decoded.label, decoded.text
     if not text.strip():
         report.problem(0, "file", "The file is empty.")
         return [], report
-    reader = reading.csv_rows(text, limits, dialect=_dialect(text[:4096]))  # refuses rows/fields past the limits
-    try:
-        header = next(reader)
-    except StopIteration as exc:
-        report.problem(0, "file", f"Not a readable CSV file ({exc}).")
-        return [], report
+    # The shared table: delimiter sniffed from the header line, rows keep their line numbers, blank rows dropped,
+    # and csv_rows refuses rows and fields past the limits.
+    table = table_kit.read_csv_table(text, limits)
+    header = table.header
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         key = _normal(name)
@@ -212,9 +205,7 @@ def prepare(
     accounts = _Accounts(workspace)
     raw_rows: list[tuple[int, dict[str, str]]] = []
     emails: set[str] = set()
-    for line, record in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in record):
-            continue
+    for line, record in table.rows:
         values = {ours: (record[i].strip() if i < len(record) else "") for ours, i in columns.items()}
         raw_rows.append((line, values))
         if values.get("email"):
@@ -299,13 +290,14 @@ def prepare(
     existing = set()
     ids = {(r.kind, r.external_id) for r in prepared if r.external_id}
     if ids:
-        existing = set(
+        existing = idempotency.existing_keys(
             SurveyResponse.objects.filter(
                 workspace=workspace, external_id__in=[e for _, e in ids], kind__in=list({k for k, _ in ids})
-            ).values_list("kind", "external_id")
+            ),
+            ("kind", "external_id"),
         )
-    fresh = [r for r in prepared if (r.kind, r.external_id) not in existing]
-    report.unchanged = len(prepared) - len(fresh)
+    fresh, already = idempotency.split_already_imported(prepared, lambda r: (r.kind, r.external_id), existing)
+    report.unchanged = len(already)
     for row in fresh:
         report.by_kind[row.kind] = report.by_kind.get(row.kind, 0) + 1
     return fresh, report

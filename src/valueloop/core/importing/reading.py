@@ -160,50 +160,6 @@ def refuse_nul(data: bytes | str, *, field: str = "file") -> None:
         )
 
 
-def decode_utf8(data: bytes, *, field: str = "file", advice: str = "Save it as UTF-8 (in Excel: “CSV UTF-8”).") -> str:
-    """UTF-8 text, with or without a BOM; any other bytes are refused naming the offset and the line."""
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        offset = exc.start + len(data) - len(body)
-        raise ImportRefused(
-            f"The file is not valid UTF-8: byte 0x{data[offset]:02X} at byte offset {offset} "
-            f"(line {line_of(data, offset)}) cannot be read. {advice}",
-            field=field,
-        ) from None
-
-
-# A UTF-8 lead byte with its continuation bytes: in a file that is not UTF-8 these are mojibake in the making.
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
-
-
-def decode_utf8_or_cp1252(data: bytes, *, field: str = "file") -> tuple[str, str]:
-    """(text, encoding): UTF-8 (BOM optional), else Windows-1252 for a file that holds no UTF-8 at all. A file
-    mixing the two (pasted together from two exports) is refused: either reading would garble part of it."""
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    try:
-        return body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        bad = exc.start + len(data) - len(body)
-    mixed = _UTF8_SEQUENCE.search(data)
-    if mixed:
-        raise ImportRefused(
-            f"The file mixes encodings: UTF-8 text at byte offset {mixed.start()} (line {line_of(data, mixed.start())})"
-            f" and byte 0x{data[bad]:02X} at byte offset {bad} (line {line_of(data, bad)}), which is not UTF-8. "
-            "Save the whole file as UTF-8.",
-            field=field,
-        )
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise ImportRefused(
-            f"The file is neither UTF-8 nor Windows-1252: byte 0x{data[exc.start]:02X} at byte offset {exc.start} "
-            f"(line {line_of(data, exc.start)}) has no meaning in either. Save it as UTF-8.",
-            field=field,
-        ) from None
-
-
 # --- CSV -----------------------------------------------------------------------------------------------------------
 
 

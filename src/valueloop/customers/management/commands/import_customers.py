@@ -49,7 +49,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-invalid", action="store_true", help="Import the valid rows, skip the others.")
         parser.add_argument("--dry-run", action="store_true", help="Validate and count; write nothing.")
-        parser.add_argument("--encoding", choices=importing.ENCODINGS, default="utf-8")
+        parser.add_argument("--encoding", choices=importing.ENCODINGS, default="auto")
         parser.add_argument("--date-order", choices=importing.DATE_ORDERS, default="auto")
         parser.add_argument(
             "--as",
