@@ -696,7 +696,8 @@ def interval_levels(p_values: npt.ArrayLike, method: Correction | str | None, al
         stop = accepted.min() if accepted.size else m + 1.0
         levels[present] = a / (m - np.minimum(steps, stop) + 1.0)
     else:
-        levels[present] = a * max(int(rejected.sum()), 1) / m
+        # a * (R / m), not a * R / m: with R = m the latter can round to a hair above alpha (0.05000000000000001).
+        levels[present] = a * (max(int(rejected.sum()), 1) / m)
     return levels
 
 

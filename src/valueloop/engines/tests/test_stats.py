@@ -1140,3 +1140,12 @@ def test_bayesian__chance_to_win_and_both_credible_intervals_agree_on_the_same_r
             assert abs_out == rejects and rel_out in (None, abs_out)
             decided.add(rejects)
     assert decided == {True, False}
+
+
+@pytest.mark.parametrize("size", [3, 6, 7, 10, 49])
+def test_interval_levels__bh_rejecting_every_comparison_is_exactly_alpha(size):
+    """0.05 * 3 / 3 is 0.05000000000000001 in floating point: an interval level above alpha would be looser than
+    the test (the property test above found it)."""
+    for alpha in (0.01, 0.05, 0.1):
+        levels = interval_levels(np.full(size, 1e-9), "bh", alpha)
+        assert (levels <= alpha).all() and (levels == alpha).all()
