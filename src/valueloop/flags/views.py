@@ -20,13 +20,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
 from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import posted, public_page, workspace_page
+from valueloop.core.pages import paginate_page, posted, public_page, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.planning.facade import feature_choices
 
 from . import selectors, services
 from .diffs import summary
-from .forms import EnvironmentApproversForm
+from .forms import (
+    EnvironmentApprovalForm,
+    EnvironmentApproversForm,
+    EnvironmentEncryptionForm,
+    GroupDeleteForm,
+    GroupSearchForm,
+    SavedGroupForm,
+    SdkKeyForm,
+)
 from .models import RULE_KINDS, VALUE_TYPES
 from .selectors import ENV_STATES
 from .validation import parse_form_value, parse_json_text
@@ -633,36 +641,10 @@ def approval_list_view(request):
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_http_methods(["GET", "HEAD"])
 def sdk_view(request):
+    """The SDK keys and setup page; its buttons post to their own URLs (below)."""
     actor = request.actor
-    if request.method == "POST":
-        environment_id = _int(request.POST.get("environment_id")) or 0
-        action = request.POST.get("action", "")
-        try:
-            if action == "rotate":
-                services.sdk_key_rotate(actor=actor, environment_id=environment_id)
-                messages.success(request, "New SDK key issued; the old one now answers 401.")
-            elif action == "revoke":
-                services.sdk_key_revoke(actor=actor, environment_id=environment_id)
-                messages.success(request, "SDK key revoked. Issue a new key to serve this environment again.")
-            elif action in ("approval_on", "approval_off"):
-                services.environment_update(
-                    actor=actor, environment_id=environment_id, requires_approval=action == "approval_on"
-                )
-                messages.success(request, "Approval setting saved.")
-            elif action in ("encrypt_on", "encrypt_off"):
-                services.environment_update(
-                    actor=actor, environment_id=environment_id, encrypted=action == "encrypt_on"
-                )
-                messages.success(request, "Encryption setting saved.")
-            else:
-                raise Invalid("Unknown action.")
-        except DomainError as exc:
-            if exc.status == 404:
-                raise
-            messages.error(request, exc.message)
-        return redirect("flags:sdk", actor.workspace.slug)
     is_admin = actor.can(Scope.WORKSPACE_MANAGE)
     environments = selectors.environment_list(actor=actor)
     base = settings.VALUELOOP_PUBLIC_URL.rstrip("/")
@@ -680,6 +662,47 @@ def sdk_view(request):
         **_nav(actor),
     }
     return render(request, "flags/sdk.html", context)
+
+
+def _sdk_button(request, form, service, done: str, **fixed):
+    """Submit one of the SDK page's buttons and go back to the page, with ``done`` or the refusal as a message."""
+    if form.submit(service, **fixed):
+        messages.success(request, done)
+    else:
+        messages.error(request, " ".join(form.error_summary.values()))
+    return redirect("flags:sdk", request.actor.workspace.slug)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def sdk_key_rotate_view(request, environment_id: int):
+    form = SdkKeyForm(request.POST, actor=request.actor)
+    done = "New SDK key issued; the old one now answers 401."
+    return _sdk_button(request, form, services.sdk_key_rotate, done, environment_id=environment_id)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def sdk_key_revoke_view(request, environment_id: int):
+    form = SdkKeyForm(request.POST, actor=request.actor)
+    done = "SDK key revoked. Issue a new key to serve this environment again."
+    return _sdk_button(request, form, services.sdk_key_revoke, done, environment_id=environment_id)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def environment_approval_view(request, environment_id: int):
+    form = EnvironmentApprovalForm(request.POST, actor=request.actor)
+    done = "Approval setting saved."
+    return _sdk_button(request, form, services.environment_update, done, environment_id=environment_id)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def environment_encryption_view(request, environment_id: int):
+    form = EnvironmentEncryptionForm(request.POST, actor=request.actor)
+    done = "Encryption setting saved."
+    return _sdk_button(request, form, services.environment_update, done, environment_id=environment_id)
 
 
 @workspace_page(Scope.WORKSPACE_MANAGE)
@@ -701,82 +724,60 @@ def environment_approvers_view(request, environment_id: int):
 # --- saved groups -------------------------------------------------------------------------------------------------
 
 
-def _group_form(post) -> dict[str, Any]:
-    kind = post.get("kind", "list")
-    data: dict[str, Any] = {
-        "name": post.get("name", ""),
-        "description": post.get("description", ""),
-        "kind": kind,
-    }
-    if kind == "list":
-        data["attribute"] = post.get("attribute", "id")
-        data["values"] = post.get("values", "")
-    else:
-        data["condition"] = parse_json_text(
-            post.get("condition", ""), field="condition", label="The condition", empty={}
-        )
-    return data
-
-
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def group_list_view(request):
+    """The saved groups, searchable, and the form creating one."""
     actor = request.actor
-    errors: dict = {}
-    if request.method == "POST":
-        try:
-            group = services.group_create(actor=actor, key=request.POST.get("key", ""), **_group_form(request.POST))
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Saved group “{group.name}” created.")
-            return redirect("flags:group_list", actor.workspace.slug)
-    search = request.GET.get("q", "").strip()
-    page = Paginator(selectors.group_list(actor=actor, search=search), 30).get_page(request.GET.get("page"))
+    form = SavedGroupForm(posted(request), actor=actor)
+    if form.is_bound and form.submit(services.group_create):
+        messages.success(request, f"Saved group “{form.result.name}” created.")
+        return redirect("flags:group_list", actor.workspace.slug)
+    search = GroupSearchForm(request.GET).values()["q"]
+    page = paginate_page(request, selectors.group_list(actor=actor, search=search), 30)
     context = {
         "page": page,
         "search": search,
-        "errors": errors,
-        "form": request.POST if errors else {},
+        "form": form,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         **_nav(actor),
     }
-    return render(request, "flags/group_list.html", context, status=400 if errors else 200)
+    return render(request, "flags/group_list.html", context, status=400 if form.errors else 200)
+
+
+def _group_detail_page(request, group, form, delete_form=None):
+    context = {
+        "group": group,
+        "form": form,
+        "delete_form": delete_form,
+        "can_write": request.actor.can(Scope.PORTFOLIO_WRITE),
+        **_nav(request.actor),
+    }
+    failed = form.errors or (delete_form is not None and delete_form.errors)
+    return render(request, "flags/group_detail.html", context, status=400 if failed else 200)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def group_detail_view(request, group_id: int):
+    """A saved group and the form editing it (deleting it posts to ``group_delete``)."""
     actor = request.actor
     group = selectors.access_group(actor=actor, id=group_id)
-    errors: dict = {}
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "delete":
-                services.group_delete(actor=actor, group_id=group.pk)
-                messages.success(request, f"Saved group “{group.name}” deleted.")
-                return redirect("flags:group_list", actor.workspace.slug)
-            services.group_update(
-                actor=actor,
-                group_id=group.pk,
-                expected_version=_int(request.POST.get("version")),
-                **_group_form(request.POST),
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Saved group saved.")
-            return redirect("flags:group_detail", actor.workspace.slug, group.pk)
-    context = {
-        "group": group,
-        "values_text": "\n".join(str(v) for v in group.values),
-        "condition_text": _json_pretty(group.condition),
-        "errors": errors,
-        "can_write": actor.can(Scope.PORTFOLIO_WRITE),
-        **_nav(actor),
-    }
-    return render(request, "flags/group_detail.html", context, status=400 if errors else 200)
+    form = SavedGroupForm(posted(request), actor=actor, instance=group)
+    if form.is_bound and form.submit(services.group_update, group_id=group.pk):
+        messages.success(request, "Saved group saved.")
+        return redirect("flags:group_detail", actor.workspace.slug, group.pk)
+    return _group_detail_page(request, group, form)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def group_delete_view(request, group_id: int):
+    """Delete a saved group; one that rules use is refused, shown on the group's page."""
+    actor = request.actor
+    group = selectors.access_group(actor=actor, id=group_id)
+    delete_form = GroupDeleteForm(request.POST, actor=actor)
+    if delete_form.submit(services.group_delete, group_id=group.pk):
+        messages.success(request, f"Saved group “{group.name}” deleted.")
+        return redirect("flags:group_list", actor.workspace.slug)
+    return _group_detail_page(request, group, SavedGroupForm(actor=actor, instance=group), delete_form)

@@ -1,0 +1,181 @@
+"""Flags' page forms: bad input is answered with the error beside the field (or, for a button, as a message) and
+nothing written; good input saves; another workspace's ids are 404. One view per form: each posts to its own URL."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.page_forms import audit_unchanged, error_beside  # noqa: F401  (the ``audit_unchanged`` fixture)
+from valueloop.core.models import AuditEvent
+from valueloop.core.permissions import Role
+from valueloop.flags import services
+from valueloop.flags.bootstrap import ensure_environments
+from valueloop.flags.models import Environment, SavedGroup
+
+
+def login(world, role=Role.ADMIN) -> Client:
+    client = Client()
+    client.force_login(world.users[role])
+    return client
+
+
+def env_url(world, environment, action: str) -> str:
+    return f"/w/{world.ws_a.slug}/flags/environments/{environment.pk}/{action}/"
+
+
+@pytest.fixture
+def prod(world) -> Environment:
+    return {e.key: e for e in ensure_environments(world.ws_a)}["production"]
+
+
+def _messages(response) -> str:
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "posted"),
+    [
+        ("approval", "requires_approval", {}),
+        ("approval", "requires_approval", {"requires_approval": "yes"}),
+        ("encryption", "encrypted", {"encrypted": ""}),
+        ("encryption", "encrypted", {"encrypted": "1"}),
+    ],
+)
+@pytest.mark.usefixtures("audit_unchanged")
+def test_environment_toggles__bad_input_is_refused_with_a_message_and_writes_nothing(
+    world, prod, action, field, posted
+):
+    before = (prod.requires_approval, prod.encryption_key, prod.version)
+    response = login(world).post(env_url(world, prod, action), posted, follow=True)
+    assert response.status_code == 200 and "Choose on or off." in _messages(response)
+    prod.refresh_from_db()
+    assert (prod.requires_approval, prod.encryption_key, prod.version) == before
+
+
+def test_environment_toggles__good_input_saves(world, prod):
+    admin = login(world)
+    assert prod.requires_approval and not prod.encryption_key
+    response = admin.post(env_url(world, prod, "approval"), {"requires_approval": "false"}, follow=True)
+    assert "Approval setting saved." in _messages(response)
+    admin.post(env_url(world, prod, "encryption"), {"encrypted": "true"})
+    prod.refresh_from_db()
+    assert not prod.requires_approval and prod.encryption_key
+    admin.post(env_url(world, prod, "encryption"), {"encrypted": "false"})
+    prod.refresh_from_db()
+    assert not prod.encryption_key
+
+
+def test_sdk_keys__rotate_then_revoke(world, prod):
+    admin = login(world)
+    old = prod.sdk_keys.get(revoked_at=None)
+    response = admin.post(env_url(world, prod, "rotate-key"), follow=True)
+    assert "New SDK key issued" in _messages(response)
+    new = prod.sdk_keys.get(revoked_at=None)
+    assert new.pk != old.pk
+    admin.post(env_url(world, prod, "revoke-key"))
+    assert not prod.sdk_keys.filter(revoked_at=None).exists()
+
+
+@pytest.mark.parametrize("action", ["rotate-key", "revoke-key", "approval", "encryption"])
+def test_sdk_buttons__another_workspace_environment_is_404_and_a_non_admin_403(world, prod, action):
+    other = ensure_environments(world.ws_b)[0]
+    data = {"requires_approval": "true", "encrypted": "true"}
+    assert login(world).post(env_url(world, other, action), data).status_code == 404
+    before = (prod.requires_approval, prod.encryption_key, prod.version)
+    assert login(world, Role.PRODUCT_MANAGER).post(env_url(world, prod, action), data).status_code == 403
+    prod.refresh_from_db()
+    assert (prod.requires_approval, prod.encryption_key, prod.version) == before
+    assert prod.sdk_keys.filter(revoked_at=None).count() == 1
+
+
+def test_sdk_page__answers_get_only(world):
+    assert login(world).post(f"/w/{world.ws_a.slug}/flags/sdk/", {"action": "rotate"}).status_code == 405
+
+
+# --- saved groups -------------------------------------------------------------------------------------------------
+
+
+def groups_url(world) -> str:
+    return f"/w/{world.ws_a.slug}/flags/groups/"
+
+
+@pytest.fixture
+def staff(world):
+    return services.group_create(
+        actor=world.actor(Role.PRODUCT_MANAGER), key="staff", name="Staff", attribute="email", values=["a@x.io"]
+    )
+
+
+@pytest.mark.usefixtures("audit_unchanged")
+def test_group_list_view__bad_input_is_shown_beside_the_field_and_kept(world):
+    pm = login(world, Role.PRODUCT_MANAGER)
+    blank = pm.post(groups_url(world), {"key": "", "name": "EU", "kind": "list"})
+    assert blank.status_code == 400 and error_beside(blank, "ng-key") == "This field is required."
+    bad_json = pm.post(groups_url(world), {"key": "eu", "name": "EU", "kind": "condition", "condition": "{country"})
+    assert bad_json.status_code == 400
+    assert error_beside(bad_json, "ng-condition").startswith("Not valid JSON:")
+    assert 'value="eu"' in bad_json.content.decode() and "{country</textarea>" in bad_json.content.decode()
+    bad_kind = pm.post(groups_url(world), {"key": "eu", "name": "EU", "kind": "everyone"})
+    assert bad_kind.status_code == 400 and "not one of the available choices" in error_beside(bad_kind, "ng-kind")
+    refused = pm.post(
+        groups_url(world), {"key": "eu", "name": "EU", "kind": "condition", "condition": '{"a": {"$ni": []}}'}
+    )
+    assert refused.status_code == 400 and "unknown operator $ni" in error_beside(refused, "ng-condition")
+    assert not SavedGroup.objects.filter(workspace=world.ws_a).exists()
+
+
+def test_group_list_view__good_input_saves_and_search_filters(world, staff):
+    pm = login(world, Role.PRODUCT_MANAGER)
+    response = pm.post(
+        groups_url(world), {"key": "germany", "name": "Germany", "kind": "condition", "condition": '{"country": "DE"}'}
+    )
+    assert response.status_code == 302
+    group = SavedGroup.objects.get(workspace=world.ws_a, key="germany")
+    assert group.kind == "condition" and group.condition == {"country": "DE"} and group.values == []
+    found = pm.get(groups_url(world), {"q": "germ"}).content.decode()
+    assert "Germany" in found and "Staff" not in found
+    everything = pm.get(groups_url(world), {"page": "zz"})  # an unreadable page number reads as the first
+    assert everything.status_code == 200 and "Staff" in everything.content.decode()
+
+
+def test_group_detail_view__bad_input_beside_the_field_and_a_stale_version_refused(world, staff):
+    audited = AuditEvent.objects.count()  # after ``staff`` exists
+    pm = login(world, Role.PRODUCT_MANAGER)
+    url = f"{groups_url(world)}{staff.pk}/"
+    page = pm.get(url).content.decode()
+    assert "a@x.io</textarea>" in page and 'id="eg-values"' in page
+    blank = pm.post(url, {"name": " ", "kind": "list", "attribute": "email", "values": "b@x.io", "version": 1})
+    assert blank.status_code == 400 and error_beside(blank, "eg-name") == "This field is required."
+    assert "b@x.io</textarea>" in blank.content.decode()
+    stale = pm.post(url, {"name": "Staff", "kind": "list", "attribute": "email", "values": "b@x.io", "version": 9})
+    assert stale.status_code == 400 and "someone else" in stale.content.decode()
+    staff.refresh_from_db()
+    assert staff.values == ["a@x.io"] and AuditEvent.objects.count() == audited
+
+
+def test_group_detail_view__good_input_saves(world, staff):
+    pm = login(world, Role.PRODUCT_MANAGER)
+    url = f"{groups_url(world)}{staff.pk}/"
+    data = {"name": "Staff", "kind": "list", "attribute": "email", "values": "b@x.io, c@x.io", "version": 1}
+    assert pm.post(url, data).status_code == 302
+    staff.refresh_from_db()
+    assert staff.values == ["b@x.io", "c@x.io"] and staff.version == 2
+
+
+def test_group_delete_view__in_use_refused_on_the_page_and_other_workspace_404(world, staff):
+    pm = login(world, Role.PRODUCT_MANAGER)
+    actor = world.actor(Role.PRODUCT_MANAGER)
+    flag = services.flag_create(actor=actor, key="beta")
+    dev = {e.key: e for e in ensure_environments(world.ws_a)}["development"]
+    services.rule_create(
+        actor=actor, flag_id=flag.pk, environment_id=dev.pk, kind="force", value=True, saved_groups=["staff"]
+    )
+    refused = pm.post(f"{groups_url(world)}{staff.pk}/delete/")
+    assert refused.status_code == 400 and "is used by beta" in refused.content.decode()
+    assert SavedGroup.objects.filter(pk=staff.pk).exists()
+    other = services.group_create(actor=world.actor_b, key="other", name="Other", values=["x"])
+    assert pm.post(f"{groups_url(world)}{other.pk}/delete/").status_code == 404
+    assert pm.post(f"{groups_url(world)}{other.pk}/", {"name": "Mine", "kind": "list"}).status_code == 404
+    assert login(world, Role.CONTRIBUTOR).post(f"{groups_url(world)}{staff.pk}/delete/").status_code == 403
+    assert SavedGroup.objects.filter(pk__in=[staff.pk, other.pk]).count() == 2
