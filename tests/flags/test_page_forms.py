@@ -11,7 +11,7 @@ from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
 from valueloop.flags import services
 from valueloop.flags.bootstrap import ensure_environments
-from valueloop.flags.models import Environment, SavedGroup
+from valueloop.flags.models import Environment, FlagRevision, SavedGroup
 
 
 def login(world, role=Role.ADMIN) -> Client:
@@ -179,3 +179,83 @@ def test_group_delete_view__in_use_refused_on_the_page_and_other_workspace_404(w
     assert pm.post(f"{groups_url(world)}{other.pk}/", {"name": "Mine", "kind": "list"}).status_code == 404
     assert login(world, Role.CONTRIBUTOR).post(f"{groups_url(world)}{staff.pk}/delete/").status_code == 403
     assert SavedGroup.objects.filter(pk__in=[staff.pk, other.pk]).count() == 2
+
+
+# --- approvals and revisions --------------------------------------------------------------------------------------
+
+
+def pending_change(world, key="approval-flag"):
+    """A production change by the product manager, awaiting approval."""
+    pm = world.actor(Role.PRODUCT_MANAGER)
+    prod = {e.key: e for e in ensure_environments(world.ws_a)}["production"]
+    flag = services.flag_create(actor=pm, key=key)
+    services.rule_create(actor=pm, flag_id=flag.pk, environment_id=prod.pk, kind="force", value=True)
+    return services.draft_publish(actor=pm, flag_id=flag.pk, environment_id=prod.pk)
+
+
+@pytest.mark.parametrize(
+    ("posted", "message"),
+    [
+        ({"revision_id": "{pk}"}, "Approve or reject."),
+        ({"revision_id": "{pk}", "action": "publish"}, "Approve or reject."),
+        ({"action": "approve"}, "Choose the change to review."),
+        ({"action": "approve", "revision_id": "abc"}, "Enter a whole number."),
+        ({"action": "approve", "revision_id": "{pk}", "comment": "x" * 501}, "at most 500 characters"),
+    ],
+)
+def test_approval_list_view__bad_input_is_refused_with_a_message_and_writes_nothing(world, posted, message):
+    pending = pending_change(world)
+    audited = AuditEvent.objects.count()
+    data = {k: v.replace("{pk}", str(pending.pk)) for k, v in posted.items()}
+    response = login(world).post(f"/w/{world.ws_a.slug}/flags/approvals/", data, follow=True)
+    assert response.status_code == 200 and message in _messages(response)
+    pending.refresh_from_db()
+    assert pending.state == "pending_approval" and AuditEvent.objects.count() == audited
+
+
+def test_approval_list_view__approve_and_reject_and_a_safe_next(world):
+    url = f"/w/{world.ws_a.slug}/flags/approvals/"
+    first, second = pending_change(world), pending_change(world, key="other-flag")
+    admin = login(world)
+    approved = admin.post(url, {"action": "approve", "revision_id": first.pk, "next": "https://evil.example/"})
+    assert approved["Location"] == url
+    rejected = admin.post(url, {"action": "reject", "revision_id": second.pk, "comment": "not now", "next": "/w/x/"})
+    assert rejected["Location"] == "/w/x/"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, second.state, second.review_comment) == ("published", "rejected", "not now")
+
+
+def test_approval_list_view__another_workspace_change_is_404(world):
+    pending = pending_change(world)
+    response = Client()
+    response.force_login(world.admin_b)
+    url = f"/w/{world.ws_b.slug}/flags/approvals/"
+    assert response.post(url, {"action": "approve", "revision_id": pending.pk}).status_code == 404
+    pending.refresh_from_db()
+    assert pending.state == "pending_approval"
+
+
+def test_revision_list_view__bad_rollback_refused_and_other_workspace_404(world):
+    actor = world.actor(Role.PRODUCT_MANAGER)
+    flag = services.flag_create(actor=actor, key="limit")
+    staging = {e.key: e for e in ensure_environments(world.ws_a)}["staging"]
+    services.rule_create(actor=actor, flag_id=flag.pk, environment_id=staging.pk, kind="force", value=True)
+    url = f"/w/{world.ws_a.slug}/flags/{flag.pk}/revisions/"
+    pm = login(world, Role.PRODUCT_MANAGER)
+    other = pending_change_in_b(world)
+    count = FlagRevision.objects.count()
+    bad = pm.post(f"{url}?environment={staging.pk}", {"revision_id": "abc"}, follow=True)
+    assert "Enter a whole number." in _messages(bad)
+    assert bad.redirect_chain[-1][0] == f"{url}?environment={staging.pk}"
+    assert pm.post(url, {"revision_id": other.pk}).status_code == 404
+    assert login(world, Role.STAKEHOLDER).post(url, {"revision_id": "1"}).status_code == 403
+    assert FlagRevision.objects.count() == count
+    assert pm.get(url, {"environment": "zz", "page": "zz"}).status_code == 200
+
+
+def pending_change_in_b(world):
+    flag = services.flag_create(actor=world.actor_b, key="b-flag")
+    dev = {e.key: e for e in ensure_environments(world.ws_b)}["development"]
+    services.rule_create(actor=world.actor_b, flag_id=flag.pk, environment_id=dev.pk, kind="force", value=True)
+    return FlagRevision.objects.filter(flag=flag).first()

@@ -12,10 +12,10 @@ from typing import Any
 
 from django import forms
 
-from valueloop.core.forms import FilterForm, PageForm, SearchField, VersionField
+from valueloop.core.forms import FilterForm, IdField, PageForm, SearchField, VersionField
 from valueloop.core.permissions import Scope
 
-from . import selectors
+from . import selectors, services
 from .models import GROUP_KINDS
 from .validation import MAX_JSON_CHARS
 
@@ -151,3 +151,41 @@ class GroupDeleteForm(PageForm):
     """Delete a saved group (a button: no fields)."""
 
     scope = Scope.PORTFOLIO_WRITE
+
+
+class RevisionFilterForm(FilterForm):
+    """The revisions page's environment filter (blank or unreadable: every environment)."""
+
+    environment = IdField(required=False)
+
+
+class RollbackForm(PageForm):
+    """Serve an older published revision again (as a new revision; pending approval where required)."""
+
+    scope = Scope.PORTFOLIO_WRITE
+    revision_id = IdField(label="Revision", error_messages={"required": "Choose the revision to roll back to."})
+
+
+REVIEW_DECISIONS = [("approve", "Approve and publish"), ("reject", "Reject")]
+
+
+class RevisionReviewForm(PageForm):
+    """Approve or reject a change awaiting approval: one form, a button per decision (``action``). ``next``: the
+    page to return to. Who may review a change is the service's business (its author may not, nor a role that may
+    not change flags)."""
+
+    revision_id = IdField(label="Change", error_messages={"required": "Choose the change to review."})
+    action = forms.ChoiceField(
+        label="Decision",
+        choices=REVIEW_DECISIONS,
+        error_messages={"required": "Approve or reject.", "invalid_choice": "Approve or reject."},
+    )
+    comment = forms.CharField(label="Comment", max_length=500, required=False)
+    next = forms.CharField(required=False, max_length=2000)
+
+    @property
+    def service(self):
+        return services.revision_approve if self.cleaned_data["action"] == "approve" else services.revision_reject
+
+    def values(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"revision_id": self.cleaned_data["revision_id"], "comment": self.cleaned_data["comment"]}

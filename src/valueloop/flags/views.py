@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import paginate_page, posted, public_page, workspace_page
+from valueloop.core.errors import DomainError, Invalid, PermissionDenied
+from valueloop.core.pages import paginate_page, posted, public_page, safe_next, workspace_page
 from valueloop.core.permissions import Scope
 from valueloop.planning.facade import feature_choices
 
@@ -32,6 +32,9 @@ from .forms import (
     EnvironmentEncryptionForm,
     GroupDeleteForm,
     GroupSearchForm,
+    RevisionFilterForm,
+    RevisionReviewForm,
+    RollbackForm,
     SavedGroupForm,
     SdkKeyForm,
 )
@@ -563,25 +566,24 @@ def _environment_action(request, action: str, rule_id: int | None, flag, args: d
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def revision_list_view(request, flag_id: int):
+    """A flag's revisions, per environment, and the rollback button of each older one."""
     actor = request.actor
     flag = selectors.access_flag(actor=actor, id=flag_id)
-    environment_id = _int(request.GET.get("environment"))
-    if request.method == "POST":
-        try:
-            revision = services.revision_rollback(actor=actor, revision_id=_int(request.POST.get("revision_id")) or 0)
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            messages.error(request, exc.message)
-        else:
+    environment_id = RevisionFilterForm(request.GET).values()["environment"]
+    form = RollbackForm(posted(request), actor=actor)
+    if form.is_bound:
+        if form.submit(services.revision_rollback):
+            revision = form.result
             if revision.state == "pending_approval":
                 messages.success(request, f"Rollback submitted for approval as revision #{revision.number}.")
             else:
                 messages.success(request, f"Rolled back: revision #{revision.number} is now served.")
+        else:
+            messages.error(request, " ".join(form.error_summary.values()))
         url = reverse("flags:flag_revisions", args=[actor.workspace.slug, flag.pk])
         return redirect(f"{url}?environment={environment_id}" if environment_id else url)
     revisions = selectors.revision_list(actor=actor, flag_id=flag.pk, environment_id=environment_id)
-    page = Paginator(revisions, 25).get_page(request.GET.get("page"))
+    page = paginate_page(request, revisions, 25)
     live = selectors.live_revision_ids(actor=actor, flag_id=flag.pk)
     open_envs = selectors.open_environment_ids(actor=actor, flag_id=flag.pk)
     for revision in page.object_list:
@@ -602,28 +604,37 @@ def revision_list_view(request, flag_id: int):
 # --- approvals ----------------------------------------------------------------------------------------------------
 
 
+def _review(request, form):
+    """Approve or reject, then back to ``next`` (or the approvals page) with the outcome as a message."""
+    fallback = reverse("flags:approvals", args=[request.actor.workspace.slug])
+    done = False
+    if form.is_valid():
+        try:
+            done = form.submit(form.service)
+        except PermissionDenied as exc:
+            # Who may review depends on the change (not the author, a named approver): the approvals page and the
+            # environment page show the refusal as a message beside the change, not a 403 page.
+            messages.error(request, exc.message)
+            return redirect(safe_next(request, form.cleaned_data.get("next"), fallback))
+    if done:
+        revision = form.result
+        if form.cleaned_data["action"] == "approve":
+            messages.success(request, f"Approved: {revision.flag.key} #{revision.number} is now served.")
+        else:
+            messages.success(request, f"Rejected {revision.flag.key} #{revision.number}.")
+    else:
+        messages.error(request, " ".join(form.error_summary.values()))
+    return redirect(safe_next(request, form.cleaned_data.get("next"), fallback))
+
+
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def approval_list_view(request):
+    """The changes awaiting approval; each one's form approves or rejects it."""
     actor = request.actor
-    if request.method == "POST":
-        revision_id = _int(request.POST.get("revision_id")) or 0
-        comment = request.POST.get("comment", "")[:500]
-        try:
-            if request.POST.get("action") == "approve":
-                revision = services.revision_approve(actor=actor, revision_id=revision_id, comment=comment)
-                messages.success(request, f"Approved: {revision.flag.key} #{revision.number} is now served.")
-            else:
-                revision = services.revision_reject(actor=actor, revision_id=revision_id, comment=comment)
-                messages.success(request, f"Rejected {revision.flag.key} #{revision.number}.")
-        except DomainError as exc:
-            if exc.status == 404:
-                raise
-            messages.error(request, exc.message)
-        back = request.POST.get("next", "")
-        if back.startswith("/") and not back.startswith("//"):
-            return redirect(back)
-        return redirect("flags:approvals", actor.workspace.slug)
+    form = RevisionReviewForm(posted(request), actor=actor)
+    if form.is_bound:
+        return _review(request, form)
     pending = list(selectors.approval_list(actor=actor))
     user_id = actor.user.pk
     may_approve: dict[int, bool] = {}
