@@ -259,3 +259,77 @@ def pending_change_in_b(world):
     dev = {e.key: e for e in ensure_environments(world.ws_b)}["development"]
     services.rule_create(actor=world.actor_b, flag_id=flag.pk, environment_id=dev.pk, kind="force", value=True)
     return FlagRevision.objects.filter(flag=flag).first()
+
+
+# --- flag detail --------------------------------------------------------------------------------------------------
+
+
+def flag_url(world, flag, action="") -> str:
+    return f"/w/{world.ws_a.slug}/flags/{flag.pk}/{action}"
+
+
+@pytest.fixture
+def limit(world):
+    return services.flag_create(
+        actor=world.actor(Role.PRODUCT_MANAGER), key="limit", value_type="number", default_value=1
+    )
+
+
+def test_flag_detail_view__bad_input_is_shown_beside_the_field_and_kept(world, limit):
+    audited = AuditEvent.objects.count()  # after ``limit`` exists
+    pm = login(world, Role.PRODUCT_MANAGER)
+    page = pm.get(flag_url(world, limit)).content.decode()
+    assert 'id="fd-default_value"' in page and 'value="1"' in page
+    not_a_number = pm.post(flag_url(world, limit), {"default_value": "abc", "description": "typed", "version": 1})
+    assert not_a_number.status_code == 400
+    assert error_beside(not_a_number, "fd-default_value") == "Enter a number, e.g. 3 or 0.25."
+    assert 'value="abc"' in not_a_number.content.decode() and ">\ntyped</textarea>" in not_a_number.content.decode()
+    other = pm.post(flag_url(world, limit), {"feature_id": world.feature_b.pk, "version": 1})
+    assert other.status_code == 400
+    assert error_beside(other, "fd-feature_id").startswith("No such feature in this workspace")
+    stale = pm.post(flag_url(world, limit), {"default_value": "2", "version": 7})
+    assert stale.status_code == 400 and "someone else" in stale.content.decode()
+    limit.refresh_from_db()
+    assert (limit.default_value, limit.description, limit.feature_id) == (1, "", None)
+    assert AuditEvent.objects.count() == audited
+
+
+def test_flag_detail_view__good_input_saves_and_blank_default_keeps_it(world, limit):
+    pm = login(world, Role.PRODUCT_MANAGER)
+    data = {"default_value": " ", "feature_id": world.feature_a.pk, "description": "Rate limit", "version": 1}
+    assert pm.post(flag_url(world, limit), data).status_code == 302
+    limit.refresh_from_db()
+    assert (limit.default_value, limit.feature_id, limit.description) == (1, world.feature_a.pk, "Rate limit")
+    assert pm.post(flag_url(world, limit), {"default_value": "2.5", "version": limit.version}).status_code == 302
+    limit.refresh_from_db()
+    assert limit.default_value == 2.5
+
+
+def test_flag_archive_and_restore__own_urls_and_other_workspace_404(world, limit, prod):
+    # Without an approval environment, archiving is immediate.
+    services.environment_update(actor=world.actor_a, environment_id=prod.pk, requires_approval=False)
+    pm = login(world, Role.PRODUCT_MANAGER)
+    assert pm.post(flag_url(world, limit, "archive/")).status_code == 302
+    limit.refresh_from_db()
+    assert limit.archived_at is not None
+    assert pm.post(flag_url(world, limit, "restore/")).status_code == 302
+    limit.refresh_from_db()
+    assert limit.archived_at is None
+    other = services.flag_create(actor=world.actor_b, key="b-flag")
+    assert pm.post(flag_url(world, other, "archive/")).status_code == 404
+    assert pm.post(flag_url(world, other), {"description": "mine"}).status_code == 404
+    assert login(world, Role.CONTRIBUTOR).post(flag_url(world, limit, "archive/")).status_code == 403
+    assert pm.get(flag_url(world, limit, "archive/")).status_code == 405
+    other.refresh_from_db()
+    assert other.archived_at is None and other.description == ""
+
+
+def test_flag_archive_view__a_flag_served_under_approval_is_refused_on_the_page(world):
+    pending = pending_change(world)
+    pm = login(world, Role.PRODUCT_MANAGER)
+    admin = world.actor_a
+    services.revision_approve(actor=admin, revision_id=pending.pk)
+    refused = pm.post(flag_url(world, pending.flag, "archive/"))
+    assert refused.status_code == 400 and "error-summary" in refused.content.decode()
+    pending.flag.refresh_from_db()
+    assert pending.flag.archived_at is None

@@ -340,8 +340,9 @@ SCENARIOS = [
     page(
         "flag_list", "create", lambda c: c.post_page("", {"key": "page-new", "value_type": "boolean"}), 302, "new_key"
     ),
-    page("flag_detail", "archive", lambda c: c.post_page(f"{c.banner.pk}/", {"action": "archive"}, c.page_po), 302),
-    page("flag_detail", "restore", lambda c: c.post_page(f"{c.legacy.pk}/", {"action": "restore"}), 302),
+    page("flag_archive", "archive", lambda c: c.post_page(f"{c.banner.pk}/archive/", {}, c.page_po), 302),
+    page("flag_archive", "archive live", lambda c: c.post_page(f"{c.checkout.pk}/archive/", {}), 400),
+    page("flag_restore", "restore", lambda c: c.post_page(f"{c.legacy.pk}/restore/", {}), 302),
     page("flag_detail", "default value", lambda c: c.post_page(f"{c.banner.pk}/", {"default_value": "bye"}), 302),
     page(
         "flag_environment",

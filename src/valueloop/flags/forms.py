@@ -12,12 +12,14 @@ from typing import Any
 
 from django import forms
 
-from valueloop.core.forms import FilterForm, IdField, PageForm, SearchField, VersionField
+from valueloop.core.errors import Invalid
+from valueloop.core.forms import FilterForm, IdField, PageForm, SearchField, VersionField, WorkspaceChoiceField
 from valueloop.core.permissions import Scope
+from valueloop.planning.facade import feature_choices
 
 from . import selectors, services
 from .models import GROUP_KINDS
-from .validation import MAX_JSON_CHARS
+from .validation import MAX_JSON_CHARS, parse_form_value
 
 
 class EnvironmentApproversForm(PageForm):
@@ -189,3 +191,67 @@ class RevisionReviewForm(PageForm):
 
     def values(self) -> dict[str, Any]:  # type: ignore[override]
         return {"revision_id": self.cleaned_data["revision_id"], "comment": self.cleaned_data["comment"]}
+
+
+def value_text(value: Any, value_type: str) -> str:
+    """A flag value as it is typed into a form field of the flag's type."""
+    if value_type == "boolean":
+        return "true" if value else "false"
+    if value_type == "string":
+        return value if isinstance(value, str) else ""
+    if value_type == "number":
+        return json.dumps(value)
+    return (json.dumps(value, indent=2, ensure_ascii=False) if value not in (None, {}, []) else "") or "{}"
+
+
+class FlagForm(PageForm):
+    """Edit a flag: its default value (typed as the flag's type; blank keeps it), its feature and description.
+    Its key and type never change (SDKs and code refer to them)."""
+
+    scope = Scope.PORTFOLIO_WRITE
+    auto_ids = ("nf-%s", "fd-%s")
+
+    default_value = forms.CharField(label="Default value", required=False, strip=False)
+    feature_id = WorkspaceChoiceField(noun="feature", label="Feature")
+    description = forms.CharField(
+        label="Description", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = VersionField()
+
+    def __init__(self, *args, instance, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "default_value": value_text(instance.default_value, instance.value_type),
+                "feature_id": instance.feature_id,
+                "description": instance.description,
+                "version": instance.version,
+            },
+        )
+        super().__init__(*args, instance=instance, **kwargs)
+        choices = feature_choices(self.actor.workspace)
+        if instance.feature_id and instance.feature_id not in {pk for pk, _ in choices}:
+            # A dropped feature is no longer offered, but a flag still linked to one saves unchanged.
+            choices.append((instance.feature_id, instance.feature.title))
+        self.set_choices("feature_id", choices, empty_label="—")
+
+    def clean_default_value(self):
+        text = self.cleaned_data["default_value"]
+        if not text.strip():
+            return _KEEP
+        try:
+            return parse_form_value(text, self.instance.value_type, field="default_value", label="The default value")
+        except Invalid as exc:
+            raise forms.ValidationError(exc.fields.get("default_value") or exc.message) from None
+
+    def values(self) -> dict[str, Any]:  # type: ignore[override]
+        return {k: v for k, v in super().values().items() if v is not _KEEP}
+
+
+_KEEP = object()  # a blank default value: keep the flag's
+
+
+class FlagArchiveForm(PageForm):
+    """Archive or restore a flag (a button: no fields)."""
+
+    scope = Scope.PORTFOLIO_WRITE

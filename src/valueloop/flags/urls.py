@@ -39,6 +39,8 @@ urlpatterns = [
     path("w/<slug:ws>/flags/groups/<int:group_id>/", views.group_detail_view, name="group_detail"),
     path("w/<slug:ws>/flags/groups/<int:group_id>/delete/", views.group_delete_view, name="group_delete"),
     path("w/<slug:ws>/flags/<int:flag_id>/", views.flag_detail_view, name="flag_detail"),
+    path("w/<slug:ws>/flags/<int:flag_id>/archive/", views.flag_archive_view, name="flag_archive"),
+    path("w/<slug:ws>/flags/<int:flag_id>/restore/", views.flag_restore_view, name="flag_restore"),
     path("w/<slug:ws>/flags/<int:flag_id>/revisions/", views.revision_list_view, name="flag_revisions"),
     path(
         "w/<slug:ws>/flags/<int:flag_id>/env/<int:environment_id>/",

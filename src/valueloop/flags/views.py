@@ -30,6 +30,8 @@ from .forms import (
     EnvironmentApprovalForm,
     EnvironmentApproversForm,
     EnvironmentEncryptionForm,
+    FlagArchiveForm,
+    FlagForm,
     GroupDeleteForm,
     GroupSearchForm,
     RevisionFilterForm,
@@ -37,6 +39,7 @@ from .forms import (
     RollbackForm,
     SavedGroupForm,
     SdkKeyForm,
+    value_text,
 )
 from .models import RULE_KINDS, VALUE_TYPES
 from .selectors import ENV_STATES
@@ -155,16 +158,6 @@ def _json_pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) if value not in (None, {}, []) else ""
 
 
-def _value_text(value: Any, value_type: str) -> str:
-    if value_type == "boolean":
-        return "true" if value else "false"
-    if value_type == "string":
-        return value if isinstance(value, str) else ""
-    if value_type == "number":
-        return json.dumps(value)
-    return _json_pretty(value) or "{}"
-
-
 def _percent(value: float) -> str:
     return f"{value * 100:g}"
 
@@ -276,63 +269,63 @@ def kill_switch_view(request, flag_id: int, environment_id: int):
 # --- flag detail --------------------------------------------------------------------------------------------------
 
 
-@workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "HEAD", "POST"])
-def flag_detail_view(request, flag_id: int):
+def _flag_detail_page(request, flag, form, archive_form=None):
     actor = request.actor
-    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
-    errors: dict = {}
-    if request.method == "POST":
-        action = request.POST.get("action", "update")
-        try:
-            if action == "archive":
-                updated = services.flag_update(actor=actor, flag_id=flag.pk, archived=True)
-                if updated.archived_at is None:
-                    messages.success(
-                        request,
-                        f"Archiving {flag.key} awaits approval where approval is required; it is served there until "
-                        "someone approves.",
-                    )
-                else:
-                    messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
-            elif action == "restore":
-                services.flag_update(actor=actor, flag_id=flag.pk, archived=False)
-                messages.success(
-                    request, f"{flag.key} restored; where approval is required it is served again once approved."
-                )
-            else:
-                changes: dict[str, Any] = {
-                    "description": request.POST.get("description", ""),
-                    "feature_id": _int(request.POST.get("feature_id")),
-                }
-                if request.POST.get("default_value", "").strip():
-                    changes["default_value"] = parse_form_value(
-                        request.POST["default_value"],
-                        flag.value_type,
-                        field="default_value",
-                        label="The default value",
-                    )
-                services.flag_update(
-                    actor=actor, flag_id=flag.pk, expected_version=_int(request.POST.get("version")), **changes
-                )
-                messages.success(request, "Flag saved.")
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
     _decorate([flag])
     context = {
         "flag": flag,
-        "errors": errors,
-        "default_text": _value_text(flag.default_value, flag.value_type),
-        "features": feature_choices(actor.workspace),
+        "form": form,
+        "archive_form": archive_form,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         **_nav(actor),
         **thread_context(actor=actor, entity_type="flag", entity_id=flag.pk),
     }
-    return render(request, "flags/flag_detail.html", context, status=400 if errors else 200)
+    failed = form.errors or (archive_form is not None and archive_form.errors)
+    return render(request, "flags/flag_detail.html", context, status=400 if failed else 200)
+
+
+@workspace_page(Scope.WORKSPACE_READ)
+@require_http_methods(["GET", "HEAD", "POST"])
+def flag_detail_view(request, flag_id: int):
+    """A flag, its environments, and the form editing it (archiving posts to ``flag_archive``/``flag_restore``)."""
+    actor = request.actor
+    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
+    form = FlagForm(posted(request), actor=actor, instance=flag)
+    if form.is_bound and form.submit(services.flag_update, flag_id=flag.pk):
+        messages.success(request, "Flag saved.")
+        return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
+    return _flag_detail_page(request, flag, form)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def flag_archive_view(request, flag_id: int):
+    actor = request.actor
+    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
+    archive_form = FlagArchiveForm(request.POST, actor=actor)
+    if not archive_form.submit(services.flag_update, flag_id=flag.pk, archived=True):
+        return _flag_detail_page(request, flag, FlagForm(actor=actor, instance=flag), archive_form)
+    if archive_form.result.archived_at is None:
+        messages.success(
+            request,
+            f"Archiving {flag.key} awaits approval where approval is required; it is served there until someone "
+            "approves.",
+        )
+    else:
+        messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
+    return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def flag_restore_view(request, flag_id: int):
+    actor = request.actor
+    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
+    archive_form = FlagArchiveForm(request.POST, actor=actor)
+    if not archive_form.submit(services.flag_update, flag_id=flag.pk, archived=False):
+        return _flag_detail_page(request, flag, FlagForm(actor=actor, instance=flag), archive_form)
+    messages.success(request, f"{flag.key} restored; where approval is required it is served again once approved.")
+    return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
 
 
 # --- rules editor, per environment --------------------------------------------------------------------------------
@@ -413,11 +406,11 @@ def _rule_form_values(rule, value_type: str) -> dict[str, Any]:
         "saved_groups": list(rule.saved_groups),
         "prerequisite_flag": first["flag"] if first else "",
         "prerequisite_condition": json.dumps(first["condition"]) if first else "",
-        "value": _value_text(rule.value, value_type) if rule.kind != "experiment" else "",
+        "value": value_text(rule.value, value_type) if rule.kind != "experiment" else "",
         "coverage": _percent(rule.coverage),
         "hash_attribute": rule.hash_attribute,
         "seed": rule.seed,
-        "variations": "\n".join(_value_text(v, value_type).replace("\n", " ") for v in rule.variations),
+        "variations": "\n".join(value_text(v, value_type).replace("\n", " ") for v in rule.variations),
         "weights": ", ".join(_percent(w) for w in rule.weights),
         "variation_names": ", ".join(rule.variation_names),
         "tracking_key": rule.tracking_key,
@@ -505,7 +498,7 @@ def flag_environment_view(request, flag_id: int, environment_id: int):
         "rule_kinds": RULE_KINDS,
         "open_changes": summary(open_change.diff, open_change.snapshot.get("rules")) if open_change else [],
         "served": published.snapshot if published else None,
-        "default_text": _value_text(detail["default_value"], flag.value_type),
+        "default_text": value_text(detail["default_value"], flag.value_type),
         "can_write": actor.can(Scope.PORTFOLIO_WRITE) and flag.archived_at is None,
         "editable": actor.can(Scope.PORTFOLIO_WRITE)
         and flag.archived_at is None
