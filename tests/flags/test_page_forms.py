@@ -11,7 +11,7 @@ from valueloop.core.models import AuditEvent
 from valueloop.core.permissions import Role
 from valueloop.flags import services
 from valueloop.flags.bootstrap import ensure_environments
-from valueloop.flags.models import Environment, FlagRevision, SavedGroup
+from valueloop.flags.models import Environment, FlagRevision, FlagState, SavedGroup
 
 
 def login(world, role=Role.ADMIN) -> Client:
@@ -282,7 +282,7 @@ def test_flag_detail_view__bad_input_is_shown_beside_the_field_and_kept(world, l
     assert 'id="fd-default_value"' in page and 'value="1"' in page
     not_a_number = pm.post(flag_url(world, limit), {"default_value": "abc", "description": "typed", "version": 1})
     assert not_a_number.status_code == 400
-    assert error_beside(not_a_number, "fd-default_value") == "Enter a number, e.g. 3 or 0.25."
+    assert error_beside(not_a_number, "fd-default_value") == "The default value must be a number."
     assert 'value="abc"' in not_a_number.content.decode() and ">\ntyped</textarea>" in not_a_number.content.decode()
     other = pm.post(flag_url(world, limit), {"feature_id": world.feature_b.pk, "version": 1})
     assert other.status_code == 400
@@ -333,3 +333,48 @@ def test_flag_archive_view__a_flag_served_under_approval_is_refused_on_the_page(
     assert refused.status_code == 400 and "error-summary" in refused.content.decode()
     pending.flag.refresh_from_db()
     assert pending.flag.archived_at is None
+
+
+# --- flag list and kill switch ------------------------------------------------------------------------------------
+
+
+def test_flag_list_view__bad_input_is_shown_beside_the_field_and_kept(world):
+    audited = AuditEvent.objects.count()
+    pm = login(world, Role.PRODUCT_MANAGER)
+    url = f"/w/{world.ws_a.slug}/flags/"
+    wrong_type = pm.post(url, {"key": "limit", "value_type": "number", "default_value": "abc", "description": "kept"})
+    assert wrong_type.status_code == 400
+    assert error_beside(wrong_type, "nf-default_value") == "The default value must be a number."
+    assert 'value="abc"' in wrong_type.content.decode() and 'value="kept"' in wrong_type.content.decode()
+    unknown_type = pm.post(url, {"key": "limit", "value_type": "date"})
+    assert unknown_type.status_code == 400 and "not one of the available choices" in error_beside(
+        unknown_type, "nf-value_type"
+    )
+    other = pm.post(url, {"key": "limit", "value_type": "boolean", "feature_id": world.feature_b.pk})
+    assert error_beside(other, "nf-feature_id").startswith("No such feature in this workspace")
+    bad_key = pm.post(url, {"key": "Bad Key", "value_type": "boolean"})
+    assert bad_key.status_code == 400 and "lower-case letters" in error_beside(bad_key, "nf-key")
+    assert AuditEvent.objects.count() == audited
+
+
+def test_flag_list_view__unreadable_filters_read_as_no_filter(world):
+    services.flag_create(actor=world.actor(Role.PRODUCT_MANAGER), key="visible")
+    page = login(world).get(
+        f"/w/{world.ws_a.slug}/flags/", {"environment": "abc", "state": "exploded", "archived": "x", "page": "-1"}
+    )
+    assert page.status_code == 200 and "visible" in page.content.decode()
+
+
+def test_kill_switch_view__bad_input_refused_with_a_message_and_other_workspace_404(world, prod):
+    pm = login(world, Role.PRODUCT_MANAGER)
+    flag = services.flag_create(actor=world.actor(Role.PRODUCT_MANAGER), key="brake")
+    url = f"/w/{world.ws_a.slug}/flags/{flag.pk}/env/{prod.pk}/kill/"
+    refused = pm.post(url, {"killed": "maybe"}, follow=True)
+    assert "Choose whether the kill switch is on or off." in _messages(refused)
+    other = services.flag_create(actor=world.actor_b, key="b-brake")
+    b_prod = {e.key: e for e in ensure_environments(world.ws_b)}["production"]
+    assert (
+        pm.post(f"/w/{world.ws_a.slug}/flags/{other.pk}/env/{b_prod.pk}/kill/", {"killed": "true"}).status_code == 404
+    )
+    assert pm.post(f"/w/{world.ws_a.slug}/flags/{flag.pk}/env/{b_prod.pk}/kill/", {"killed": "true"}).status_code == 404
+    assert not FlagState.objects.filter(served_killed=True).exists()

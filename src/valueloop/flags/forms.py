@@ -18,7 +18,8 @@ from valueloop.core.permissions import Scope
 from valueloop.planning.facade import feature_choices
 
 from . import selectors, services
-from .models import GROUP_KINDS
+from .models import GROUP_KINDS, VALUE_TYPES
+from .selectors import ENV_STATES
 from .validation import MAX_JSON_CHARS, parse_form_value
 
 
@@ -46,13 +47,14 @@ class EnvironmentApproversForm(PageForm):
 ON_OFF = [("true", "On"), ("false", "Off")]
 
 
-def _on_off_field(label: str) -> forms.TypedChoiceField:
-    """ "true" or "false", posted by a toggle button's hidden input; anything else (or nothing) is a field error."""
+def _on_off_field(label: str, message: str = "Choose on or off.") -> forms.TypedChoiceField:
+    """``true`` or ``false``, posted by a toggle button's hidden input; anything else (or nothing) is ``message``
+    beside the field."""
     return forms.TypedChoiceField(
         choices=ON_OFF,
         coerce=lambda value: value == "true",
         label=label,
-        error_messages={"required": "Choose on or off.", "invalid_choice": "Choose on or off."},
+        error_messages={"required": message, "invalid_choice": message},
     )
 
 
@@ -237,12 +239,7 @@ class FlagForm(PageForm):
 
     def clean_default_value(self):
         text = self.cleaned_data["default_value"]
-        if not text.strip():
-            return _KEEP
-        try:
-            return parse_form_value(text, self.instance.value_type, field="default_value", label="The default value")
-        except Invalid as exc:
-            raise forms.ValidationError(exc.fields.get("default_value") or exc.message) from None
+        return read_default_value(text, self.instance.value_type) if text.strip() else _KEEP
 
     def values(self) -> dict[str, Any]:  # type: ignore[override]
         return {k: v for k, v in super().values().items() if v is not _KEEP}
@@ -255,3 +252,72 @@ class FlagArchiveForm(PageForm):
     """Archive or restore a flag (a button: no fields)."""
 
     scope = Scope.PORTFOLIO_WRITE
+
+
+def read_default_value(text: str, value_type: str) -> Any:
+    """A default value typed as ``value_type`` ("true", "5", a JSON document); unreadable: a field error."""
+    try:
+        return parse_form_value(text, value_type, field="default_value", label="The default value")
+    except Invalid as exc:
+        raise forms.ValidationError(exc.message) from None
+
+
+class FlagFilterForm(FilterForm):
+    """The flag list's filters: a search, an environment and its state, archived flags instead of live ones."""
+
+    q = SearchField()
+    environment = IdField(required=False)
+    state = forms.ChoiceField(choices=list(ENV_STATES.items()), required=False)
+    # "1" (the checkbox's value) and nothing else: a BooleanField would read any text as ticked.
+    archived = forms.TypedChoiceField(
+        choices=[("1", "Archived")], coerce=lambda value: value == "1", required=False, empty_value=False
+    )
+
+
+class NewFlagForm(PageForm):
+    """A new flag: its key and type (fixed from then on), an optional default value read as that type, feature
+    and description."""
+
+    scope = Scope.PORTFOLIO_WRITE
+    auto_ids = ("nf-%s", "nf-%s")
+
+    key = forms.CharField(
+        label="Key",
+        max_length=64,
+        widget=forms.TextInput(attrs={"placeholder": "new-checkout", "pattern": r"[a-z0-9][a-z0-9_\-]*"}),
+    )
+    value_type = forms.ChoiceField(label="Type", choices=VALUE_TYPES, initial="boolean")
+    default_value = forms.CharField(
+        label="Default value",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"placeholder": "false, text, 0 or {}"}),
+    )
+    feature_id = WorkspaceChoiceField(noun="feature", label="Feature")
+    description = forms.CharField(label="Description", required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_choices("feature_id", feature_choices(self.actor.workspace), empty_label="—")
+
+    def clean(self):
+        data = super().clean()
+        text = data.get("default_value") or ""
+        data["default_value"] = None  # blank: the type's own default
+        if text.strip() and "value_type" in data:
+            try:
+                data["default_value"] = read_default_value(text, data["value_type"])
+            except forms.ValidationError as exc:
+                self.add_error("default_value", exc)
+        return data
+
+
+class KillSwitchForm(PageForm):
+    """Turn a flag's kill switch on or off in one environment; ``next``: the page to return to."""
+
+    scope = Scope.PORTFOLIO_WRITE
+    killed = _on_off_field("Kill switch", "Choose whether the kill switch is on or off.")
+    next = forms.CharField(required=False, max_length=2000)
+
+    def values(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"killed": self.cleaned_data["killed"]}

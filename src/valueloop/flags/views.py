@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,6 @@ from valueloop.collaboration.facade import thread_context
 from valueloop.core.errors import DomainError, Invalid, PermissionDenied
 from valueloop.core.pages import paginate_page, posted, public_page, safe_next, workspace_page
 from valueloop.core.permissions import Scope
-from valueloop.planning.facade import feature_choices
 
 from . import selectors, services
 from .diffs import summary
@@ -31,9 +29,12 @@ from .forms import (
     EnvironmentApproversForm,
     EnvironmentEncryptionForm,
     FlagArchiveForm,
+    FlagFilterForm,
     FlagForm,
     GroupDeleteForm,
     GroupSearchForm,
+    KillSwitchForm,
+    NewFlagForm,
     RevisionFilterForm,
     RevisionReviewForm,
     RollbackForm,
@@ -41,7 +42,7 @@ from .forms import (
     SdkKeyForm,
     value_text,
 )
-from .models import RULE_KINDS, VALUE_TYPES
+from .models import RULE_KINDS
 from .selectors import ENV_STATES
 from .validation import parse_form_value, parse_json_text
 
@@ -168,66 +169,36 @@ def _percent(value: float) -> str:
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def flag_list_view(request):
+    """The flags, filtered, with each environment's state and kill switch, and the form creating a flag."""
     actor = request.actor
-    errors: dict = {}
-    form = {"key": "", "value_type": "boolean", "default_value": "", "description": "", "feature_id": None}
-    if request.method == "POST":
-        form = {
-            "key": request.POST.get("key", "").strip(),
-            "value_type": request.POST.get("value_type", "boolean"),
-            "default_value": request.POST.get("default_value", ""),
-            "description": request.POST.get("description", ""),
-            "feature_id": _int(request.POST.get("feature_id")),
-        }
-        try:
-            value_type = form["value_type"]
-            default = None
-            if form["default_value"].strip():
-                default = parse_form_value(
-                    form["default_value"], value_type, field="default_value", label="The default value"
-                )
-            flag = services.flag_create(
-                actor=actor,
-                key=form["key"],
-                value_type=value_type,
-                default_value=default,
-                description=form["description"],
-                feature_id=form["feature_id"],
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Flag “{flag.key}” created. It serves its default value everywhere for now.")
-            return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
-    search = request.GET.get("q", "").strip()
-    env_filter = _int(request.GET.get("environment"))
-    state_filter = request.GET.get("state", "")
-    if state_filter not in ENV_STATES:
-        state_filter = ""
-    show_archived = request.GET.get("archived") == "1"
+    form = NewFlagForm(posted(request), actor=actor)
+    if form.is_bound and form.submit(services.flag_create):
+        flag = form.result
+        messages.success(request, f"Flag “{flag.key}” created. It serves its default value everywhere for now.")
+        return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
+    filters = FlagFilterForm(request.GET).values()
     flags = selectors.flag_list(
-        actor=actor, search=search, archived=show_archived, environment_id=env_filter, state=state_filter
+        actor=actor,
+        search=filters["q"],
+        archived=filters["archived"],
+        environment_id=filters["environment"],
+        state=filters["state"],
     )
-    page = Paginator(flags, 30).get_page(request.GET.get("page"))
+    page = paginate_page(request, flags, 30)
     _decorate(page.object_list)
     context = {
         "page": page,
-        "search": search,
-        "env_filter": env_filter,
-        "state_filter": state_filter,
-        "show_archived": show_archived,
+        "search": filters["q"],
+        "env_filter": filters["environment"],
+        "state_filter": filters["state"],
+        "show_archived": filters["archived"],
         "states": ENV_STATES.items(),
         "environments": selectors.environment_list(actor=actor),
-        "errors": errors,
         "form": form,
-        "value_types": VALUE_TYPES,
-        "features": feature_choices(actor.workspace),
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         **_nav(actor),
     }
-    return render(request, "flags/flag_list.html", context, status=400 if errors else 200)
+    return render(request, "flags/flag_list.html", context, status=400 if form.errors else 200)
 
 
 @workspace_page(Scope.PORTFOLIO_WRITE)
@@ -235,27 +206,17 @@ def flag_list_view(request):
 def kill_switch_view(request, flag_id: int, environment_id: int):
     """The kill-switch toggle of the list (and the environment page)."""
     actor = request.actor
-    killed = request.POST.get("killed")
-    back = request.POST.get("next") or reverse("flags:flag_list", args=[actor.workspace.slug])
-    if not back.startswith("/") or back.startswith("//"):
-        back = reverse("flags:flag_list", args=[actor.workspace.slug])
-    error = ""
-    try:
-        if killed not in ("true", "false"):
-            raise Invalid("Choose whether the kill switch is on or off.")
-        services.kill_switch_set(actor=actor, flag_id=flag_id, environment_id=environment_id, killed=killed == "true")
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        error = exc.message
-    if request.htmx and not error:
+    form = KillSwitchForm(request.POST, actor=actor)
+    saved = form.submit(services.kill_switch_set, flag_id=flag_id, environment_id=environment_id)
+    back = safe_next(request, form.cleaned_data.get("next"), reverse("flags:flag_list", args=[actor.workspace.slug]))
+    if request.htmx and saved:
         flag = selectors.flag_list(actor=actor, archived=False).filter(pk=flag_id).first()
         if flag is not None:
             _decorate([flag])
             return render(request, "flags/flag_list.html#flag-row", {"flag": flag, "can_write": True})
-    if error:
-        messages.error(request, error)
-    elif killed == "true":
+    if not saved:
+        messages.error(request, " ".join(form.error_summary.values()))
+    elif form.cleaned_data["killed"]:
         messages.success(request, "Kill switch on: everyone gets the default value.")
     else:
         messages.success(request, "Kill switch off.")
