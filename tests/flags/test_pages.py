@@ -204,10 +204,12 @@ def test_sdk_page__keys_for_admins_only_and_admin_actions(flags, world):
     assert key in page and "apiHost" in page and "ValueloopProvider" in page
     member = login(world, Role.CONTRIBUTOR).get(f"{base(world)}sdk/").content.decode()
     assert key not in member and "sdk-…" in member
-    admin.post(f"{base(world)}sdk/", {"action": "rotate", "environment_id": flags.prod.pk})
+    rotate = f"{base(world)}environments/{flags.prod.pk}/rotate-key/"
+    assert f'action="{rotate}"' in page
+    admin.post(rotate)
     assert flags.prod.sdk_keys.get(key=key).revoked_at is not None
-    response = login(world).post(f"{base(world)}sdk/", {"action": "rotate", "environment_id": flags.prod.pk})
-    assert response.status_code == 302  # refused with a message: product managers cannot manage keys
+    response = login(world).post(rotate)
+    assert response.status_code == 403  # product managers cannot manage keys
     assert flags.prod.sdk_keys.filter(revoked_at=None).count() == 1
 
 
@@ -226,7 +228,7 @@ def test_saved_group_pages(flags, world):
     client.post(detail, {"name": "Staff", "kind": "list", "attribute": "email", "values": "a@x.io", "version": 1})
     group.refresh_from_db()
     assert group.values == ["a@x.io"]
-    assert client.post(detail, {"action": "delete"}).status_code == 302
+    assert client.post(f"{detail}delete/").status_code == 302
     assert not services.selectors.group_list(actor=flags.pm).exists()
 
 

@@ -39,6 +39,7 @@ from valueloop.flags.models import Environment, Flag, FlagRevision, SdkKey
 # Routes proven not to change any payload, with the reason (checked in test_not_mutating__is_true).
 NOT_MUTATING = {
     "page flags:sdk_payload": "the SDK endpoint itself: GET, HEAD and OPTIONS only (POST answers 405)",
+    "page flags:sdk": "the SDK keys page: GET only, its buttons post to their own URLs (POST answers 405)",
 }
 
 
@@ -339,8 +340,9 @@ SCENARIOS = [
     page(
         "flag_list", "create", lambda c: c.post_page("", {"key": "page-new", "value_type": "boolean"}), 302, "new_key"
     ),
-    page("flag_detail", "archive", lambda c: c.post_page(f"{c.banner.pk}/", {"action": "archive"}, c.page_po), 302),
-    page("flag_detail", "restore", lambda c: c.post_page(f"{c.legacy.pk}/", {"action": "restore"}), 302),
+    page("flag_archive", "archive", lambda c: c.post_page(f"{c.banner.pk}/archive/", {}, c.page_po), 302),
+    page("flag_archive", "archive live", lambda c: c.post_page(f"{c.checkout.pk}/archive/", {}), 400),
+    page("flag_restore", "restore", lambda c: c.post_page(f"{c.legacy.pk}/restore/", {}), 302),
     page("flag_detail", "default value", lambda c: c.post_page(f"{c.banner.pk}/", {"default_value": "bye"}), 302),
     page(
         "flag_environment",
@@ -430,11 +432,20 @@ SCENARIOS = [
         lambda c: c.post_page("approvals/", {"action": "reject", "revision_id": c.pending.pk}),
         302,
     ),
-    page("sdk", "rotate", lambda c: c.post_page("sdk/", {"action": "rotate", "environment_id": _env(c)}), 302),
+    page("sdk_key_rotate", "rotate", lambda c: c.post_page(f"environments/{_env(c)}/rotate-key/", {}), 302),
+    page("sdk_key_revoke", "revoke", lambda c: c.post_page(f"environments/{_env(c)}/revoke-key/", {}), 302),
     page(
-        "sdk", "approval off", lambda c: c.post_page("sdk/", {"action": "approval_off", "environment_id": _env(c)}), 302
+        "environment_approval",
+        "approval off",
+        lambda c: c.post_page(f"environments/{_env(c)}/approval/", {"requires_approval": "false"}),
+        302,
     ),
-    page("sdk", "encrypt", lambda c: c.post_page("sdk/", {"action": "encrypt_on", "environment_id": _env(c)}), 302),
+    page(
+        "environment_encryption",
+        "encrypt",
+        lambda c: c.post_page(f"environments/{_env(c)}/encryption/", {"encrypted": "true"}),
+        302,
+    ),
     page(
         "environment_approvers",
         "name approvers",
@@ -468,9 +479,7 @@ SCENARIOS = [
         ),
         400,
     ),
-    page(
-        "group_detail", "delete in use", lambda c: c.post_page(f"groups/{c.list_group.pk}/", {"action": "delete"}), 400
-    ),
+    page("group_delete", "delete in use", lambda c: c.post_page(f"groups/{c.list_group.pk}/delete/", {}), 400),
 ]
 
 
@@ -494,6 +503,7 @@ def test_every_mutating_flags_route_has_a_scenario_or_a_reason():
 def test_not_mutating__is_true(world):
     ctx = Ctx(world)
     assert ctx.page.post(f"/api/features/{ctx.sdk_key}").status_code == 405
+    assert ctx.post_page("sdk/", {}).status_code == 405
 
 
 def _only_difference_is_new_key(before: dict, after: dict) -> bool:

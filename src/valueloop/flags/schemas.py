@@ -4,16 +4,20 @@ from typing import Any, Literal
 from django.conf import settings
 from ninja import Field, Schema
 
-from valueloop.core.api_support import BodyId, PageParams, StrictBody, StrictSchema, page_schema
+from valueloop.core.api_support import BodyId, PageParams, StrictBody, StrictSchema, choice_literal, page_schema
 from valueloop.core.permissions import Scope
 
 from .diffs import summary
+from .models import ENVIRONMENTS, GROUP_KINDS, REVISION_STATES, RULE_KINDS, VALUE_TYPES
+from .selectors import ENV_STATES
 
-ValueType = Literal["boolean", "string", "number", "json"]
-EnvironmentKey = Literal["development", "staging", "production"]
-RuleKind = Literal["force", "rollout", "experiment"]
-RevisionState = Literal["draft", "pending_approval", "published", "rejected"]
-EnvState = Literal["live", "default", "killed", "draft", "pending"]
+# Choices come from the models (and the list filter's states from the selector): one place to add a value.
+ValueType = choice_literal(VALUE_TYPES)
+EnvironmentKey = choice_literal(ENVIRONMENTS)
+RuleKind = choice_literal(RULE_KINDS)
+RevisionState = choice_literal(REVISION_STATES)
+EnvState = choice_literal(ENV_STATES.items())
+GroupKind = choice_literal(GROUP_KINDS)
 FlagKey = Field(..., min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
 MAX_BATCH_USERS = 100_000
 
@@ -321,7 +325,7 @@ class SavedGroupIn(StrictBody):
     key: str = FlagKey
     name: str = Field(..., min_length=1, max_length=120)
     description: str = Field("", max_length=500)
-    kind: Literal["list", "condition"] = "list"
+    kind: GroupKind = "list"
     attribute: str = Field("id", min_length=1, max_length=64)
     values: list[str | int | float] = Field(default_factory=list, max_length=10_000)
     condition: dict[str, Any] = Field(default_factory=dict)
@@ -330,7 +334,7 @@ class SavedGroupIn(StrictBody):
 class SavedGroupPatch(StrictBody):
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = Field(None, max_length=500)
-    kind: Literal["list", "condition"] | None = None
+    kind: GroupKind | None = None
     attribute: str | None = Field(None, min_length=1, max_length=64)
     values: list[str | int | float] | None = Field(None, max_length=10_000)
     condition: dict[str, Any] | None = None
@@ -342,7 +346,7 @@ class SavedGroupOut(Schema):
     key: str
     name: str
     description: str
-    kind: Literal["list", "condition"]
+    kind: GroupKind
     attribute: str
     values: list[Any]
     condition: dict[str, Any]

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,15 +18,31 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from valueloop.collaboration.facade import thread_context
-from valueloop.core.errors import DomainError, Invalid
-from valueloop.core.pages import posted, public_page, workspace_page
+from valueloop.core.errors import DomainError, Invalid, PermissionDenied
+from valueloop.core.pages import paginate_page, posted, public_page, safe_next, workspace_page
 from valueloop.core.permissions import Scope
-from valueloop.planning.facade import feature_choices
 
 from . import selectors, services
 from .diffs import summary
-from .forms import EnvironmentApproversForm
-from .models import RULE_KINDS, VALUE_TYPES
+from .forms import (
+    EnvironmentApprovalForm,
+    EnvironmentApproversForm,
+    EnvironmentEncryptionForm,
+    FlagArchiveForm,
+    FlagFilterForm,
+    FlagForm,
+    GroupDeleteForm,
+    GroupSearchForm,
+    KillSwitchForm,
+    NewFlagForm,
+    RevisionFilterForm,
+    RevisionReviewForm,
+    RollbackForm,
+    SavedGroupForm,
+    SdkKeyForm,
+    value_text,
+)
+from .models import RULE_KINDS
 from .selectors import ENV_STATES
 from .validation import parse_form_value, parse_json_text
 
@@ -144,16 +159,6 @@ def _json_pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) if value not in (None, {}, []) else ""
 
 
-def _value_text(value: Any, value_type: str) -> str:
-    if value_type == "boolean":
-        return "true" if value else "false"
-    if value_type == "string":
-        return value if isinstance(value, str) else ""
-    if value_type == "number":
-        return json.dumps(value)
-    return _json_pretty(value) or "{}"
-
-
 def _percent(value: float) -> str:
     return f"{value * 100:g}"
 
@@ -164,66 +169,36 @@ def _percent(value: float) -> str:
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def flag_list_view(request):
+    """The flags, filtered, with each environment's state and kill switch, and the form creating a flag."""
     actor = request.actor
-    errors: dict = {}
-    form = {"key": "", "value_type": "boolean", "default_value": "", "description": "", "feature_id": None}
-    if request.method == "POST":
-        form = {
-            "key": request.POST.get("key", "").strip(),
-            "value_type": request.POST.get("value_type", "boolean"),
-            "default_value": request.POST.get("default_value", ""),
-            "description": request.POST.get("description", ""),
-            "feature_id": _int(request.POST.get("feature_id")),
-        }
-        try:
-            value_type = form["value_type"]
-            default = None
-            if form["default_value"].strip():
-                default = parse_form_value(
-                    form["default_value"], value_type, field="default_value", label="The default value"
-                )
-            flag = services.flag_create(
-                actor=actor,
-                key=form["key"],
-                value_type=value_type,
-                default_value=default,
-                description=form["description"],
-                feature_id=form["feature_id"],
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Flag “{flag.key}” created. It serves its default value everywhere for now.")
-            return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
-    search = request.GET.get("q", "").strip()
-    env_filter = _int(request.GET.get("environment"))
-    state_filter = request.GET.get("state", "")
-    if state_filter not in ENV_STATES:
-        state_filter = ""
-    show_archived = request.GET.get("archived") == "1"
+    form = NewFlagForm(posted(request), actor=actor)
+    if form.is_bound and form.submit(services.flag_create):
+        flag = form.result
+        messages.success(request, f"Flag “{flag.key}” created. It serves its default value everywhere for now.")
+        return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
+    filters = FlagFilterForm(request.GET).values()
     flags = selectors.flag_list(
-        actor=actor, search=search, archived=show_archived, environment_id=env_filter, state=state_filter
+        actor=actor,
+        search=filters["q"],
+        archived=filters["archived"],
+        environment_id=filters["environment"],
+        state=filters["state"],
     )
-    page = Paginator(flags, 30).get_page(request.GET.get("page"))
+    page = paginate_page(request, flags, 30)
     _decorate(page.object_list)
     context = {
         "page": page,
-        "search": search,
-        "env_filter": env_filter,
-        "state_filter": state_filter,
-        "show_archived": show_archived,
+        "search": filters["q"],
+        "env_filter": filters["environment"],
+        "state_filter": filters["state"],
+        "show_archived": filters["archived"],
         "states": ENV_STATES.items(),
         "environments": selectors.environment_list(actor=actor),
-        "errors": errors,
         "form": form,
-        "value_types": VALUE_TYPES,
-        "features": feature_choices(actor.workspace),
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         **_nav(actor),
     }
-    return render(request, "flags/flag_list.html", context, status=400 if errors else 200)
+    return render(request, "flags/flag_list.html", context, status=400 if form.errors else 200)
 
 
 @workspace_page(Scope.PORTFOLIO_WRITE)
@@ -231,27 +206,17 @@ def flag_list_view(request):
 def kill_switch_view(request, flag_id: int, environment_id: int):
     """The kill-switch toggle of the list (and the environment page)."""
     actor = request.actor
-    killed = request.POST.get("killed")
-    back = request.POST.get("next") or reverse("flags:flag_list", args=[actor.workspace.slug])
-    if not back.startswith("/") or back.startswith("//"):
-        back = reverse("flags:flag_list", args=[actor.workspace.slug])
-    error = ""
-    try:
-        if killed not in ("true", "false"):
-            raise Invalid("Choose whether the kill switch is on or off.")
-        services.kill_switch_set(actor=actor, flag_id=flag_id, environment_id=environment_id, killed=killed == "true")
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        error = exc.message
-    if request.htmx and not error:
+    form = KillSwitchForm(request.POST, actor=actor)
+    saved = form.submit(services.kill_switch_set, flag_id=flag_id, environment_id=environment_id)
+    back = safe_next(request, form.cleaned_data.get("next"), reverse("flags:flag_list", args=[actor.workspace.slug]))
+    if request.htmx and saved:
         flag = selectors.flag_list(actor=actor, archived=False).filter(pk=flag_id).first()
         if flag is not None:
             _decorate([flag])
             return render(request, "flags/flag_list.html#flag-row", {"flag": flag, "can_write": True})
-    if error:
-        messages.error(request, error)
-    elif killed == "true":
+    if not saved:
+        messages.error(request, " ".join(form.error_summary.values()))
+    elif form.cleaned_data["killed"]:
         messages.success(request, "Kill switch on: everyone gets the default value.")
     else:
         messages.success(request, "Kill switch off.")
@@ -265,63 +230,63 @@ def kill_switch_view(request, flag_id: int, environment_id: int):
 # --- flag detail --------------------------------------------------------------------------------------------------
 
 
-@workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "HEAD", "POST"])
-def flag_detail_view(request, flag_id: int):
+def _flag_detail_page(request, flag, form, archive_form=None):
     actor = request.actor
-    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
-    errors: dict = {}
-    if request.method == "POST":
-        action = request.POST.get("action", "update")
-        try:
-            if action == "archive":
-                updated = services.flag_update(actor=actor, flag_id=flag.pk, archived=True)
-                if updated.archived_at is None:
-                    messages.success(
-                        request,
-                        f"Archiving {flag.key} awaits approval where approval is required; it is served there until "
-                        "someone approves.",
-                    )
-                else:
-                    messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
-            elif action == "restore":
-                services.flag_update(actor=actor, flag_id=flag.pk, archived=False)
-                messages.success(
-                    request, f"{flag.key} restored; where approval is required it is served again once approved."
-                )
-            else:
-                changes: dict[str, Any] = {
-                    "description": request.POST.get("description", ""),
-                    "feature_id": _int(request.POST.get("feature_id")),
-                }
-                if request.POST.get("default_value", "").strip():
-                    changes["default_value"] = parse_form_value(
-                        request.POST["default_value"],
-                        flag.value_type,
-                        field="default_value",
-                        label="The default value",
-                    )
-                services.flag_update(
-                    actor=actor, flag_id=flag.pk, expected_version=_int(request.POST.get("version")), **changes
-                )
-                messages.success(request, "Flag saved.")
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
     _decorate([flag])
     context = {
         "flag": flag,
-        "errors": errors,
-        "default_text": _value_text(flag.default_value, flag.value_type),
-        "features": feature_choices(actor.workspace),
+        "form": form,
+        "archive_form": archive_form,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         **_nav(actor),
         **thread_context(actor=actor, entity_type="flag", entity_id=flag.pk),
     }
-    return render(request, "flags/flag_detail.html", context, status=400 if errors else 200)
+    failed = form.errors or (archive_form is not None and archive_form.errors)
+    return render(request, "flags/flag_detail.html", context, status=400 if failed else 200)
+
+
+@workspace_page(Scope.WORKSPACE_READ)
+@require_http_methods(["GET", "HEAD", "POST"])
+def flag_detail_view(request, flag_id: int):
+    """A flag, its environments, and the form editing it (archiving posts to ``flag_archive``/``flag_restore``)."""
+    actor = request.actor
+    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
+    form = FlagForm(posted(request), actor=actor, instance=flag)
+    if form.is_bound and form.submit(services.flag_update, flag_id=flag.pk):
+        messages.success(request, "Flag saved.")
+        return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
+    return _flag_detail_page(request, flag, form)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def flag_archive_view(request, flag_id: int):
+    actor = request.actor
+    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
+    archive_form = FlagArchiveForm(request.POST, actor=actor)
+    if not archive_form.submit(services.flag_update, flag_id=flag.pk, archived=True):
+        return _flag_detail_page(request, flag, FlagForm(actor=actor, instance=flag), archive_form)
+    if archive_form.result.archived_at is None:
+        messages.success(
+            request,
+            f"Archiving {flag.key} awaits approval where approval is required; it is served there until someone "
+            "approves.",
+        )
+    else:
+        messages.success(request, f"{flag.key} archived: SDKs no longer receive it.")
+    return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def flag_restore_view(request, flag_id: int):
+    actor = request.actor
+    flag = selectors.flag_detail(actor=actor, flag_id=flag_id)
+    archive_form = FlagArchiveForm(request.POST, actor=actor)
+    if not archive_form.submit(services.flag_update, flag_id=flag.pk, archived=False):
+        return _flag_detail_page(request, flag, FlagForm(actor=actor, instance=flag), archive_form)
+    messages.success(request, f"{flag.key} restored; where approval is required it is served again once approved.")
+    return redirect("flags:flag_detail", actor.workspace.slug, flag.pk)
 
 
 # --- rules editor, per environment --------------------------------------------------------------------------------
@@ -402,11 +367,11 @@ def _rule_form_values(rule, value_type: str) -> dict[str, Any]:
         "saved_groups": list(rule.saved_groups),
         "prerequisite_flag": first["flag"] if first else "",
         "prerequisite_condition": json.dumps(first["condition"]) if first else "",
-        "value": _value_text(rule.value, value_type) if rule.kind != "experiment" else "",
+        "value": value_text(rule.value, value_type) if rule.kind != "experiment" else "",
         "coverage": _percent(rule.coverage),
         "hash_attribute": rule.hash_attribute,
         "seed": rule.seed,
-        "variations": "\n".join(_value_text(v, value_type).replace("\n", " ") for v in rule.variations),
+        "variations": "\n".join(value_text(v, value_type).replace("\n", " ") for v in rule.variations),
         "weights": ", ".join(_percent(w) for w in rule.weights),
         "variation_names": ", ".join(rule.variation_names),
         "tracking_key": rule.tracking_key,
@@ -494,7 +459,7 @@ def flag_environment_view(request, flag_id: int, environment_id: int):
         "rule_kinds": RULE_KINDS,
         "open_changes": summary(open_change.diff, open_change.snapshot.get("rules")) if open_change else [],
         "served": published.snapshot if published else None,
-        "default_text": _value_text(detail["default_value"], flag.value_type),
+        "default_text": value_text(detail["default_value"], flag.value_type),
         "can_write": actor.can(Scope.PORTFOLIO_WRITE) and flag.archived_at is None,
         "editable": actor.can(Scope.PORTFOLIO_WRITE)
         and flag.archived_at is None
@@ -555,25 +520,24 @@ def _environment_action(request, action: str, rule_id: int | None, flag, args: d
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def revision_list_view(request, flag_id: int):
+    """A flag's revisions, per environment, and the rollback button of each older one."""
     actor = request.actor
     flag = selectors.access_flag(actor=actor, id=flag_id)
-    environment_id = _int(request.GET.get("environment"))
-    if request.method == "POST":
-        try:
-            revision = services.revision_rollback(actor=actor, revision_id=_int(request.POST.get("revision_id")) or 0)
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            messages.error(request, exc.message)
-        else:
+    environment_id = RevisionFilterForm(request.GET).values()["environment"]
+    form = RollbackForm(posted(request), actor=actor)
+    if form.is_bound:
+        if form.submit(services.revision_rollback):
+            revision = form.result
             if revision.state == "pending_approval":
                 messages.success(request, f"Rollback submitted for approval as revision #{revision.number}.")
             else:
                 messages.success(request, f"Rolled back: revision #{revision.number} is now served.")
+        else:
+            messages.error(request, " ".join(form.error_summary.values()))
         url = reverse("flags:flag_revisions", args=[actor.workspace.slug, flag.pk])
         return redirect(f"{url}?environment={environment_id}" if environment_id else url)
     revisions = selectors.revision_list(actor=actor, flag_id=flag.pk, environment_id=environment_id)
-    page = Paginator(revisions, 25).get_page(request.GET.get("page"))
+    page = paginate_page(request, revisions, 25)
     live = selectors.live_revision_ids(actor=actor, flag_id=flag.pk)
     open_envs = selectors.open_environment_ids(actor=actor, flag_id=flag.pk)
     for revision in page.object_list:
@@ -594,28 +558,37 @@ def revision_list_view(request, flag_id: int):
 # --- approvals ----------------------------------------------------------------------------------------------------
 
 
+def _review(request, form):
+    """Approve or reject, then back to ``next`` (or the approvals page) with the outcome as a message."""
+    fallback = reverse("flags:approvals", args=[request.actor.workspace.slug])
+    done = False
+    if form.is_valid():
+        try:
+            done = form.submit(form.service)
+        except PermissionDenied as exc:
+            # Who may review depends on the change (not the author, a named approver): the approvals page and the
+            # environment page show the refusal as a message beside the change, not a 403 page.
+            messages.error(request, exc.message)
+            return redirect(safe_next(request, form.cleaned_data.get("next"), fallback))
+    if done:
+        revision = form.result
+        if form.cleaned_data["action"] == "approve":
+            messages.success(request, f"Approved: {revision.flag.key} #{revision.number} is now served.")
+        else:
+            messages.success(request, f"Rejected {revision.flag.key} #{revision.number}.")
+    else:
+        messages.error(request, " ".join(form.error_summary.values()))
+    return redirect(safe_next(request, form.cleaned_data.get("next"), fallback))
+
+
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def approval_list_view(request):
+    """The changes awaiting approval; each one's form approves or rejects it."""
     actor = request.actor
-    if request.method == "POST":
-        revision_id = _int(request.POST.get("revision_id")) or 0
-        comment = request.POST.get("comment", "")[:500]
-        try:
-            if request.POST.get("action") == "approve":
-                revision = services.revision_approve(actor=actor, revision_id=revision_id, comment=comment)
-                messages.success(request, f"Approved: {revision.flag.key} #{revision.number} is now served.")
-            else:
-                revision = services.revision_reject(actor=actor, revision_id=revision_id, comment=comment)
-                messages.success(request, f"Rejected {revision.flag.key} #{revision.number}.")
-        except DomainError as exc:
-            if exc.status == 404:
-                raise
-            messages.error(request, exc.message)
-        back = request.POST.get("next", "")
-        if back.startswith("/") and not back.startswith("//"):
-            return redirect(back)
-        return redirect("flags:approvals", actor.workspace.slug)
+    form = RevisionReviewForm(posted(request), actor=actor)
+    if form.is_bound:
+        return _review(request, form)
     pending = list(selectors.approval_list(actor=actor))
     user_id = actor.user.pk
     may_approve: dict[int, bool] = {}
@@ -633,36 +606,10 @@ def approval_list_view(request):
 
 
 @workspace_page(Scope.WORKSPACE_READ)
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_http_methods(["GET", "HEAD"])
 def sdk_view(request):
+    """The SDK keys and setup page; its buttons post to their own URLs (below)."""
     actor = request.actor
-    if request.method == "POST":
-        environment_id = _int(request.POST.get("environment_id")) or 0
-        action = request.POST.get("action", "")
-        try:
-            if action == "rotate":
-                services.sdk_key_rotate(actor=actor, environment_id=environment_id)
-                messages.success(request, "New SDK key issued; the old one now answers 401.")
-            elif action == "revoke":
-                services.sdk_key_revoke(actor=actor, environment_id=environment_id)
-                messages.success(request, "SDK key revoked. Issue a new key to serve this environment again.")
-            elif action in ("approval_on", "approval_off"):
-                services.environment_update(
-                    actor=actor, environment_id=environment_id, requires_approval=action == "approval_on"
-                )
-                messages.success(request, "Approval setting saved.")
-            elif action in ("encrypt_on", "encrypt_off"):
-                services.environment_update(
-                    actor=actor, environment_id=environment_id, encrypted=action == "encrypt_on"
-                )
-                messages.success(request, "Encryption setting saved.")
-            else:
-                raise Invalid("Unknown action.")
-        except DomainError as exc:
-            if exc.status == 404:
-                raise
-            messages.error(request, exc.message)
-        return redirect("flags:sdk", actor.workspace.slug)
     is_admin = actor.can(Scope.WORKSPACE_MANAGE)
     environments = selectors.environment_list(actor=actor)
     base = settings.VALUELOOP_PUBLIC_URL.rstrip("/")
@@ -680,6 +627,47 @@ def sdk_view(request):
         **_nav(actor),
     }
     return render(request, "flags/sdk.html", context)
+
+
+def _sdk_button(request, form, service, done: str, **fixed):
+    """Submit one of the SDK page's buttons and go back to the page, with ``done`` or the refusal as a message."""
+    if form.submit(service, **fixed):
+        messages.success(request, done)
+    else:
+        messages.error(request, " ".join(form.error_summary.values()))
+    return redirect("flags:sdk", request.actor.workspace.slug)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def sdk_key_rotate_view(request, environment_id: int):
+    form = SdkKeyForm(request.POST, actor=request.actor)
+    done = "New SDK key issued; the old one now answers 401."
+    return _sdk_button(request, form, services.sdk_key_rotate, done, environment_id=environment_id)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def sdk_key_revoke_view(request, environment_id: int):
+    form = SdkKeyForm(request.POST, actor=request.actor)
+    done = "SDK key revoked. Issue a new key to serve this environment again."
+    return _sdk_button(request, form, services.sdk_key_revoke, done, environment_id=environment_id)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def environment_approval_view(request, environment_id: int):
+    form = EnvironmentApprovalForm(request.POST, actor=request.actor)
+    done = "Approval setting saved."
+    return _sdk_button(request, form, services.environment_update, done, environment_id=environment_id)
+
+
+@workspace_page(Scope.WORKSPACE_MANAGE)
+@require_POST
+def environment_encryption_view(request, environment_id: int):
+    form = EnvironmentEncryptionForm(request.POST, actor=request.actor)
+    done = "Encryption setting saved."
+    return _sdk_button(request, form, services.environment_update, done, environment_id=environment_id)
 
 
 @workspace_page(Scope.WORKSPACE_MANAGE)
@@ -701,82 +689,60 @@ def environment_approvers_view(request, environment_id: int):
 # --- saved groups -------------------------------------------------------------------------------------------------
 
 
-def _group_form(post) -> dict[str, Any]:
-    kind = post.get("kind", "list")
-    data: dict[str, Any] = {
-        "name": post.get("name", ""),
-        "description": post.get("description", ""),
-        "kind": kind,
-    }
-    if kind == "list":
-        data["attribute"] = post.get("attribute", "id")
-        data["values"] = post.get("values", "")
-    else:
-        data["condition"] = parse_json_text(
-            post.get("condition", ""), field="condition", label="The condition", empty={}
-        )
-    return data
-
-
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def group_list_view(request):
+    """The saved groups, searchable, and the form creating one."""
     actor = request.actor
-    errors: dict = {}
-    if request.method == "POST":
-        try:
-            group = services.group_create(actor=actor, key=request.POST.get("key", ""), **_group_form(request.POST))
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, f"Saved group “{group.name}” created.")
-            return redirect("flags:group_list", actor.workspace.slug)
-    search = request.GET.get("q", "").strip()
-    page = Paginator(selectors.group_list(actor=actor, search=search), 30).get_page(request.GET.get("page"))
+    form = SavedGroupForm(posted(request), actor=actor)
+    if form.is_bound and form.submit(services.group_create):
+        messages.success(request, f"Saved group “{form.result.name}” created.")
+        return redirect("flags:group_list", actor.workspace.slug)
+    search = GroupSearchForm(request.GET).values()["q"]
+    page = paginate_page(request, selectors.group_list(actor=actor, search=search), 30)
     context = {
         "page": page,
         "search": search,
-        "errors": errors,
-        "form": request.POST if errors else {},
+        "form": form,
         "can_write": actor.can(Scope.PORTFOLIO_WRITE),
         **_nav(actor),
     }
-    return render(request, "flags/group_list.html", context, status=400 if errors else 200)
+    return render(request, "flags/group_list.html", context, status=400 if form.errors else 200)
+
+
+def _group_detail_page(request, group, form, delete_form=None):
+    context = {
+        "group": group,
+        "form": form,
+        "delete_form": delete_form,
+        "can_write": request.actor.can(Scope.PORTFOLIO_WRITE),
+        **_nav(request.actor),
+    }
+    failed = form.errors or (delete_form is not None and delete_form.errors)
+    return render(request, "flags/group_detail.html", context, status=400 if failed else 200)
 
 
 @workspace_page(Scope.WORKSPACE_READ)
 @require_http_methods(["GET", "HEAD", "POST"])
 def group_detail_view(request, group_id: int):
+    """A saved group and the form editing it (deleting it posts to ``group_delete``)."""
     actor = request.actor
     group = selectors.access_group(actor=actor, id=group_id)
-    errors: dict = {}
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "delete":
-                services.group_delete(actor=actor, group_id=group.pk)
-                messages.success(request, f"Saved group “{group.name}” deleted.")
-                return redirect("flags:group_list", actor.workspace.slug)
-            services.group_update(
-                actor=actor,
-                group_id=group.pk,
-                expected_version=_int(request.POST.get("version")),
-                **_group_form(request.POST),
-            )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = form_errors(exc)
-        else:
-            messages.success(request, "Saved group saved.")
-            return redirect("flags:group_detail", actor.workspace.slug, group.pk)
-    context = {
-        "group": group,
-        "values_text": "\n".join(str(v) for v in group.values),
-        "condition_text": _json_pretty(group.condition),
-        "errors": errors,
-        "can_write": actor.can(Scope.PORTFOLIO_WRITE),
-        **_nav(actor),
-    }
-    return render(request, "flags/group_detail.html", context, status=400 if errors else 200)
+    form = SavedGroupForm(posted(request), actor=actor, instance=group)
+    if form.is_bound and form.submit(services.group_update, group_id=group.pk):
+        messages.success(request, "Saved group saved.")
+        return redirect("flags:group_detail", actor.workspace.slug, group.pk)
+    return _group_detail_page(request, group, form)
+
+
+@workspace_page(Scope.PORTFOLIO_WRITE)
+@require_POST
+def group_delete_view(request, group_id: int):
+    """Delete a saved group; one that rules use is refused, shown on the group's page."""
+    actor = request.actor
+    group = selectors.access_group(actor=actor, id=group_id)
+    delete_form = GroupDeleteForm(request.POST, actor=actor)
+    if delete_form.submit(services.group_delete, group_id=group.pk):
+        messages.success(request, f"Saved group “{group.name}” deleted.")
+        return redirect("flags:group_list", actor.workspace.slug)
+    return _group_detail_page(request, group, SavedGroupForm(actor=actor, instance=group), delete_form)
