@@ -69,7 +69,14 @@ def workspace_home_view(request):
 @workspace_page(Scope.WORKSPACE_READ)
 @require_safe
 def search_view(request):
-    result = selectors.search(actor=request.actor, query=request.GET.get("q", ""))
+    # ``kind`` narrows the page to one kind and shows more of it ("all 1,262 feedback items" links here).
+    kind = request.GET.get("kind", "").strip()
+    result = selectors.search(
+        actor=request.actor,
+        query=request.GET.get("q", ""),
+        kinds=[kind] if kind else None,
+        limit=selectors.KIND_LIMIT if kind else selectors.PAGE_LIMIT,
+    )
     template = "home/search.html#results" if request.htmx else "home/search.html"
     return render(request, template, result)
 
