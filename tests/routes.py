@@ -211,3 +211,10 @@ def query_for(operation_id: str, ids: dict[str, Any]) -> str:
     if operation_id == "home_search_list":
         return "?q=dunning"
     return ""
+
+
+def listing_query_for(operation_id: str) -> str:
+    """Parameters a listing needs besides paging; the search looks for what the other workspace holds."""
+    if operation_id == "home_search_list":
+        return "&q=beta"  # workspace B's rows are called Beta: none may come back to A
+    return ""
