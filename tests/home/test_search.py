@@ -54,6 +54,8 @@ def test_search_page__htmx_answers_the_results_fragment(world):
     response = client.get(reverse("home:search", args=[world.ws_a.slug]), {"q": "dunning"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert 'class="search-hit"' in html and "<html" not in html
+    # Page and fragment share the URL: Back from a result must not show the cached fragment.
+    assert "HX-Request" in response["Vary"]
 
 
 @pytest.mark.parametrize("query", ['"', "*", "NEAR(a b)", "-", ":", 'title:"x', "a OR", "^", "(("])

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_safe
 
@@ -78,7 +79,11 @@ def search_view(request):
         limit=selectors.KIND_LIMIT if kind else selectors.PAGE_LIMIT,
     )
     template = "home/search.html#results" if request.htmx else "home/search.html"
-    return render(request, template, result)
+    response = render(request, template, result)
+    # The fragment and the page share a URL (hx-push-url): without Vary, Back from a result would show the
+    # browser's cached fragment, unstyled, instead of the page.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @workspace_page(Scope.WORKSPACE_READ)
