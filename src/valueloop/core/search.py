@@ -85,8 +85,23 @@ def _raw_terms(text: str) -> list[tuple[str, str]]:
     return terms
 
 
-def fts5_query(text: str, *, prefix_last: bool = True) -> str | None:
-    """A safe FTS5 MATCH expression for user text, or None when nothing searchable is left."""
+STEM_SLACK = 3  # characters a stemmer may take off a word's end ("dunning" -> "dun", "billing" -> "bill")
+
+
+def stem_candidates(word: str) -> list[str]:
+    """Shorter beginnings of an unfinished word that may be the stem of the word being typed.
+
+    The index holds stems (porter; PostgreSQL's english), so "dunn"* misses "dunning", indexed as "dun": the
+    typed beginning is longer than the stem. Each of the last ``STEM_SLACK`` shorter beginnings (at least
+    three letters) is tried as a whole word, which is what a stem is."""
+    if len(word) < 4 or not word.isalpha():
+        return []
+    return [word[:k] for k in range(max(3, len(word) - STEM_SLACK), len(word))]
+
+
+def fts5_query(text: str, *, prefix_last: bool = True, stem_prefix: bool = False) -> str | None:
+    """A safe FTS5 MATCH expression for user text, or None when nothing searchable is left.
+    ``stem_prefix``: the unfinished last word also matches the stems it may have been cut to."""
     terms = parse_terms(text)
     positives = [(kind, term) for kind, term in terms if kind != "not"]
     if not positives:
@@ -97,6 +112,9 @@ def fts5_query(text: str, *, prefix_last: bool = True) -> str | None:
         last = index == len(positives) - 1
         if prefix_last and last and " " not in term and len(term) >= 3 and not text.rstrip().endswith('"'):
             quoted += "*"  # search-as-you-type: the last word may be unfinished
+            stems = stem_candidates(term) if stem_prefix else []
+            if stems:
+                quoted = "(" + " OR ".join([quoted, *('"' + stem + '"' for stem in stems)]) + ")"
         if kind == "or" and parts:
             parts[-1] = f"({parts[-1]} OR {quoted})"
         else:
@@ -108,7 +126,7 @@ def fts5_query(text: str, *, prefix_last: bool = True) -> str | None:
     return expression
 
 
-def postgres_query(text: str, *, prefix_last: bool = True, config: str = PG_CONFIG):
+def postgres_query(text: str, *, prefix_last: bool = True, config: str = PG_CONFIG, stem_prefix: bool = False):
     """The same query as a PostgreSQL ``SearchQuery``: every term through ``phraseto_tsquery``
     (plain text, parsed like the indexed text, never a syntax error), combined with & | !; the
     last word may be unfinished (``word:*``, built only from \\w characters)."""
@@ -122,7 +140,9 @@ def postgres_query(text: str, *, prefix_last: bool = True, config: str = PG_CONF
     def term_query(raw: str, prefix: bool):
         phrase = SearchQuery(raw, config=config, search_type="phrase")
         if prefix and re.fullmatch(r"\w{3,}", raw, re.UNICODE):
-            return phrase | SearchQuery(f"{raw}:*", config=config, search_type="raw")
+            phrase = phrase | SearchQuery(f"{raw}:*", config=config, search_type="raw")
+            for stem in stem_candidates(raw) if stem_prefix else []:
+                phrase = phrase | SearchQuery(stem, config=config, search_type="plain")
         return phrase
 
     query = None
@@ -363,7 +383,7 @@ TITLE_WEIGHT = 4.0  # bm25 weight of the title column against the body's 1.0
 def _ranked_ids(workspace_id: int, query: str, kinds: list[str], limit: int) -> list[tuple[int, str, int, float, int]]:
     """[(entry id, kind, object id, rank, matches of that kind)], the best ``limit`` of every kind."""
     if is_sqlite():
-        expression = fts5_query(query)
+        expression = fts5_query(query, stem_prefix=True)
         if expression is None:
             return []
         marks = ", ".join(["%s"] * len(kinds))
@@ -393,7 +413,7 @@ def _ranked_ids(workspace_id: int, query: str, kinds: list[str], limit: int) -> 
         from django.contrib.postgres.search import SearchRank, SearchVectorField
         from django.db.models.expressions import RawSQL
 
-        pg_query = postgres_query(query)
+        pg_query = postgres_query(query, stem_prefix=True)
         if pg_query is None:
             return []
         vector = RawSQL(PG_VECTOR_SQL, [], output_field=SearchVectorField())  # noqa: S611 - constant SQL
