@@ -292,3 +292,24 @@ def test_bulk_load__feedback_rows_are_indexed_once_by_one_statement(world, monke
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'core_search_fts_ai'")
             assert cursor.fetchone() is not None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the rank window is SQLite's")
+def test_search_all__ranks_a_huge_kind_among_its_newest_matches_and_counts_them_all(world, monkeypatch):
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    features = [FeatureFactory(workspace=world.ws_a, title=f"Zanzibar {n}") for n in range(6)]
+    [group] = search.search_all(actor=world.actor_a, query="zanzibar", limit=10)
+    assert group.count == 6
+    assert {hit.id for hit in group.hits} == {f.pk for f in features[-3:]}
+
+
+def test_register__refuses_a_kind_whose_code_clashes():
+    taken = next(k for k in search.indexed_kinds())
+    clashing = next(
+        name
+        for name in (f"probe_{n}" for n in range(5_000_000))
+        if search.kind_code(name) == search.kind_code(taken.kind)
+    )
+    with pytest.raises(ValueError, match="has the code of"):
+        search.register(search.SearchProvider(kind=clashing, label="Probe", search=lambda actor, q, limit: (0, [])))
+    assert clashing not in {p.kind for p in search.providers()}

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -326,10 +327,28 @@ class IndexedKind:
 _PROVIDERS: dict[str, SearchProvider | IndexedKind] = {}
 
 
+ID_BITS = 40  # an index row's id: kind_code(kind) << ID_BITS | the indexed row's id (ids below 2**40)
+OBJECT_MASK = (1 << ID_BITS) - 1
+MAX_ROWID = (1 << 63) - 1
+
+
+def kind_code(kind: str) -> int:
+    """A stable number for a kind (20 bits of its CRC-32): the high bits of its index rows' ids, so that a
+    kind's rows are one rowid range of the FTS5 table (counted per kind in one pass, ranked per kind by range)."""
+    return zlib.crc32(kind.encode()) & 0xFFFFF
+
+
 def register(provider: SearchProvider | IndexedKind) -> SearchProvider | IndexedKind:
     """Add (or replace) the provider of ``provider.kind``; ``ready`` may run more than once."""
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", provider.kind):
         raise ValueError(f"search kind {provider.kind!r}: lower-case letters, digits and _ only")
+    clash = [
+        other.kind
+        for other in _PROVIDERS.values()
+        if other.kind != provider.kind and kind_code(other.kind) == kind_code(provider.kind)
+    ]
+    if clash:
+        raise ValueError(f"search kind {provider.kind!r} has the code of {clash[0]!r}: choose another name")
     _PROVIDERS[provider.kind] = provider
     return provider
 
@@ -378,6 +397,7 @@ FTS_TABLE = "core_search_fts"
 ENTRY_TABLE = "core_searchentry"
 PG_VECTOR_SQL = f"to_tsvector('{PG_CONFIG}'::regconfig, {ENTRY_TABLE}.title || ' ' || {ENTRY_TABLE}.body)"
 TITLE_WEIGHT = 4.0  # bm25 weight of the title column against the body's 1.0
+RANK_WINDOW = 2000  # SQLite: a kind's matches ranked by relevance, newest first (all are counted)
 
 
 def _ranked_ids(workspace_id: int, query: str, kinds: list[str], limit: int) -> list[tuple[int, str, int, float, int]]:
@@ -386,23 +406,45 @@ def _ranked_ids(workspace_id: int, query: str, kinds: list[str], limit: int) -> 
         expression = fts5_query(query, stem_prefix=True)
         if expression is None:
             return []
-        marks = ", ".join(["%s"] * len(kinds))
-        # One MATCH for every kind; the window functions keep each kind's best rows and its count. CROSS JOIN
-        # makes the MATCH drive the plan and reach the entries by primary key: with a plain JOIN SQLite starts
-        # from the workspace's entries and runs one MATCH per entry (hundreds of ms on 3,000 feedback items).
-        sql = f"""
-            SELECT id, kind, object_id, score, total FROM (
-              SELECT e.id, e.kind, e.object_id, m.score,
-                     row_number() OVER (PARTITION BY e.kind ORDER BY m.score DESC, e.id DESC) AS position,
-                     count(*) OVER (PARTITION BY e.kind) AS total
-              FROM (SELECT rowid AS entry_id, -bm25({FTS_TABLE}, {TITLE_WEIGHT}, 1.0) AS score
-                    FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s) AS m
-              CROSS JOIN {ENTRY_TABLE} AS e ON e.id = m.entry_id
-              WHERE e.workspace_id = %s AND e.kind IN ({marks})
-            ) WHERE position <= %s"""
+        # The workspace is a token of the scope column, the kind the high bits of the rowid: one MATCH counts
+        # every kind without reading a row, and each kind with matches is ranked within its rowid range.
+        match = f'scope : "w{int(workspace_id)}" AND {{title body}} : ({expression})'
+        wanted = {kind_code(kind): kind for kind in kinds}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [expression, workspace_id, *kinds, limit])
-            return [(row[0], row[1], row[2], float(row[3]), row[4]) for row in cursor.fetchall()]
+            cursor.execute(
+                f"SELECT rowid >> {ID_BITS}, count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s GROUP BY 1", [match]
+            )
+            totals = {wanted[code]: count for code, count in cursor.fetchall() if code in wanted}
+            scored: list[tuple[int, float]] = []
+            # Every MATCH pays for the query's prefix terms again (FTS5 merges the matching terms' lists), so the
+            # kinds are ranked in as few passes as possible: each large kind (more than RANK_WINDOW matches, a
+            # common word over 100,000 feedback items) by itself, among its newest RANK_WINDOW matches, since
+            # bm25 costs a lookup per row; all other kinds together, in the rowid ranges between the large ones.
+            large = sorted((kind_code(k) for k, n in totals.items() if n > RANK_WINDOW))
+            small = {kind_code(k) for k, n in totals.items() if n <= RANK_WINDOW}
+            score_sql = f"-bm25({FTS_TABLE}, {TITLE_WEIGHT}, 1.0, 0.0)"
+            rank_sql = f"SELECT rowid, {score_sql} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+            start = 0
+            for low, high in [*((c << ID_BITS, c << ID_BITS | OBJECT_MASK) for c in large), (MAX_ROWID + 1, None)]:
+                if any(start <= code << ID_BITS < low for code in small):
+                    cursor.execute(f"{rank_sql} AND rowid BETWEEN %s AND %s", [match, start, low - 1])
+                    scored.extend(row for row in cursor.fetchall() if row[0] >> ID_BITS in small)
+                if high is None:
+                    break
+                cursor.execute(
+                    f"SELECT * FROM ({rank_sql} AND rowid BETWEEN %s AND %s ORDER BY rowid DESC LIMIT {RANK_WINDOW})",
+                    [match, low, high],
+                )
+                scored.extend(cursor.fetchall())
+                start = high + 1
+        by_kind: dict[str, list[tuple[int, float]]] = {}
+        for rowid, score in scored:
+            by_kind.setdefault(wanted[rowid >> ID_BITS], []).append((rowid, float(score)))
+        rows: list[tuple[int, str, int, float, int]] = []
+        for kind, found in by_kind.items():
+            found.sort(key=lambda row: (-row[1], -row[0]))
+            rows.extend((rowid, kind, rowid & OBJECT_MASK, score, totals[kind]) for rowid, score in found[:limit])
+        return rows
     from django.db.models import Count, F, FloatField, Q, Value, Window
     from django.db.models.functions import RowNumber
 
@@ -492,25 +534,27 @@ def _index_search(actor, query: str, kinds: list[IndexedKind], limit: int) -> di
 
 # --- keeping the index: triggers ------------------------------------------------------------------------------
 
-TRIGGER_VERSION = 1
+TRIGGER_VERSION = 2
 TRIGGER_PREFIX = "search_"
 FTS_TRIGGERS_SQLITE = {
     "core_search_fts_ai": f"""
         CREATE TRIGGER IF NOT EXISTS core_search_fts_ai AFTER INSERT ON {ENTRY_TABLE} BEGIN
-          INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (new.id, new.title, new.body);
+          INSERT INTO {FTS_TABLE}(rowid, title, body, scope) VALUES (new.id, new.title, new.body, new.scope);
         END""",
     "core_search_fts_ad": f"""
         CREATE TRIGGER IF NOT EXISTS core_search_fts_ad AFTER DELETE ON {ENTRY_TABLE} BEGIN
-          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, scope)
+            VALUES ('delete', old.id, old.title, old.body, old.scope);
         END""",
     "core_search_fts_au": f"""
         CREATE TRIGGER IF NOT EXISTS core_search_fts_au AFTER UPDATE ON {ENTRY_TABLE} BEGIN
-          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
-          INSERT INTO {FTS_TABLE}(rowid, title, body) VALUES (new.id, new.title, new.body);
+          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, scope)
+            VALUES ('delete', old.id, old.title, old.body, old.scope);
+          INSERT INTO {FTS_TABLE}(rowid, title, body, scope) VALUES (new.id, new.title, new.body, new.scope);
         END""",
 }
 FTS_CREATE_SQLITE = f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-    title, body, content='{ENTRY_TABLE}', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"""
+    title, body, scope, content='{ENTRY_TABLE}', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"""
 GIN_CREATE_POSTGRES = f"CREATE INDEX IF NOT EXISTS core_search_gin ON {ENTRY_TABLE} USING gin ({PG_VECTOR_SQL})"
 
 
@@ -531,11 +575,25 @@ def _select_rows_sql(kind: IndexedKind, conn, *, after_id: bool = False) -> str:
     """INSERT ... SELECT of the kind's visible rows (optionally those with id > %s)."""
     quote = conn.ops.quote_name
     where = _visible_sql(kind, "t", conn) + (" AND t.id > %s" if after_id else "")
+    values = _entry_values(kind, "t", conn)
+    return f"INSERT INTO {ENTRY_TABLE} {_ENTRY_COLUMNS} SELECT {values} FROM {quote(kind.table)} AS t WHERE {where}"
+
+
+_ENTRY_COLUMNS = "(id, workspace_id, kind, object_id, title, body, scope)"
+
+
+def _entry_values(kind: IndexedKind, row: str, conn) -> str:
+    """The index row of ``row`` (a row of the kind's table, by alias): its id, workspace, texts and scope."""
+    quote = conn.ops.quote_name
+    workspace = f"{row}.{quote(kind.workspace_column)}"
     return (
-        f"INSERT INTO {ENTRY_TABLE} (workspace_id, kind, object_id, title, body) "
-        f"SELECT t.{quote(kind.workspace_column)}, '{kind.kind}', t.id, {_text_sql(kind.title, 't', conn)}, "
-        f"{_text_sql(kind.body, 't', conn)} FROM {quote(kind.table)} AS t WHERE {where}"
+        f"{_entry_id_sql(kind, row)}, {workspace}, '{kind.kind}', {row}.id, {_text_sql(kind.title, row, conn)}, "
+        f"{_text_sql(kind.body, row, conn)}, 'w' || {workspace}"
     )
+
+
+def _entry_id_sql(kind: IndexedKind, row: str) -> str:
+    return f"({kind_code(kind.kind)} * {1 << ID_BITS} + {row}.id)"
 
 
 def trigger_names(kind: IndexedKind) -> dict[str, str]:
@@ -548,11 +606,10 @@ def _sqlite_triggers(kind: IndexedKind, conn) -> dict[str, str]:
     names = trigger_names(kind)
     table = quote(kind.table)
     insert_new = (
-        f"INSERT INTO {ENTRY_TABLE} (workspace_id, kind, object_id, title, body) SELECT "
-        f"new.{quote(kind.workspace_column)}, '{kind.kind}', new.id, {_text_sql(kind.title, 'new', conn)}, "
-        f"{_text_sql(kind.body, 'new', conn)} WHERE {_visible_sql(kind, 'new', conn)};"
+        f"INSERT INTO {ENTRY_TABLE} {_ENTRY_COLUMNS} SELECT {_entry_values(kind, 'new', conn)} "
+        f"WHERE {_visible_sql(kind, 'new', conn)};"
     )
-    delete_old = f"DELETE FROM {ENTRY_TABLE} WHERE kind = '{kind.kind}' AND object_id = old.id;"
+    delete_old = f"DELETE FROM {ENTRY_TABLE} WHERE id = {_entry_id_sql(kind, 'old')};"
     watched = ", ".join(quote(c) for c in kind.columns)
     return {
         names[
@@ -576,12 +633,10 @@ def _postgres_trigger(kind: IndexedKind, conn) -> tuple[str, list[str]]:
         CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
         BEGIN
           IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            DELETE FROM {ENTRY_TABLE} WHERE kind = '{kind.kind}' AND object_id = OLD.id;
+            DELETE FROM {ENTRY_TABLE} WHERE id = {_entry_id_sql(kind, "OLD")};
           END IF;
           IF TG_OP IN ('INSERT', 'UPDATE') AND ({_visible_sql(kind, "NEW", conn)}) THEN
-            INSERT INTO {ENTRY_TABLE} (workspace_id, kind, object_id, title, body) VALUES
-              (NEW.{quote(kind.workspace_column)}, '{kind.kind}', NEW.id, {_text_sql(kind.title, "NEW", conn)},
-               {_text_sql(kind.body, "NEW", conn)});
+            INSERT INTO {ENTRY_TABLE} {_ENTRY_COLUMNS} VALUES ({_entry_values(kind, "NEW", conn)});
           END IF;
           RETURN NULL;
         END $body$"""
@@ -714,8 +769,6 @@ class bulk_indexing:
     def __enter__(self):
         if self.active:
             with self.conn.cursor() as cursor:
-                cursor.execute("SELECT max(id) FROM core_searchentry")
-                self.entries_after = cursor.fetchone()[0] or 0
                 for kind in self.kinds:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {trigger_names(kind)['insert']}")
                 cursor.execute("DROP TRIGGER IF EXISTS core_search_fts_ai")
@@ -728,11 +781,14 @@ class bulk_indexing:
             if exc_type is None:
                 for kind in self.kinds:
                     cursor.execute(_select_rows_sql(kind, self.conn, after_id=True), [self.after_id])
-                cursor.execute(
-                    f"INSERT INTO {FTS_TABLE}(rowid, title, body) SELECT id, title, body FROM {ENTRY_TABLE} "
-                    "WHERE id > %s ORDER BY id",
-                    [self.entries_after],
-                )
+                    cursor.execute(
+                        f"INSERT INTO {FTS_TABLE}(rowid, title, body, scope) SELECT id, title, body, scope "
+                        f"FROM {ENTRY_TABLE} WHERE id > %s AND id <= %s ORDER BY id",
+                        [
+                            (kind_code(kind.kind) << ID_BITS) + self.after_id,
+                            (kind_code(kind.kind) << ID_BITS) | OBJECT_MASK,
+                        ],
+                    )
             cursor.execute(FTS_TRIGGERS_SQLITE["core_search_fts_ai"])
             for kind in self.kinds:
                 cursor.execute(_sqlite_triggers(kind, self.conn)[trigger_names(kind)["insert"]])

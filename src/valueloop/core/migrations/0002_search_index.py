@@ -34,12 +34,13 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="SearchEntry",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("id", models.BigIntegerField(primary_key=True, serialize=False)),
                 ("workspace_id", models.BigIntegerField()),
                 ("kind", models.CharField(max_length=40)),
                 ("object_id", models.BigIntegerField()),
                 ("title", models.TextField(blank=True, default="")),
                 ("body", models.TextField(blank=True, default="")),
+                ("scope", models.TextField(blank=True, default="")),
             ],
             options={
                 "constraints": [
