@@ -188,7 +188,8 @@ def test_snippet__markdown_is_rendered_to_plain_text_and_user_html_escaped(world
     )
     FeatureFactory(workspace=world.ws_a, title='<img src=x onerror="alert(1)"> zanzibar', description="**bold** ask")
     groups = {g.kind: g for g in search.search_all(actor=world.actor_a, query="zanzibar")}
-    snippet = str(groups["comment"].hits[0].snippet)
+    comment = groups["comment"].hits[0]
+    snippet = str(comment.title) + str(comment.snippet)  # a comment has no title: its text is the title
     assert "**" not in snippet and "_soon_" not in snippet and "](" not in snippet and "# Heading" not in snippet
     assert "<mark>zanzibar</mark>" in snippet and "really" in snippet
     assert "<script>" not in snippet
@@ -313,3 +314,11 @@ def test_register__refuses_a_kind_whose_code_clashes():
     with pytest.raises(ValueError, match="has the code of"):
         search.register(search.SearchProvider(kind=clashing, label="Probe", search=lambda actor, q, limit: (0, [])))
     assert clashing not in {p.kind for p in search.providers()}
+
+
+def test_search_all__a_body_that_repeats_the_title_gets_no_snippet(world):
+    FeedbackItemFactory(workspace=world.ws_a, title="Zanzibar exports please", text="Zanzibar exports please")
+    FeedbackItemFactory(workspace=world.ws_a, title="Zanzibar", text="Zanzibar exports, with totals")
+    hits = {str(h.title): str(h.snippet) for h in search.search_all(actor=world.actor_a, query="zanzibar")[0].hits}
+    assert hits["<mark>Zanzibar</mark> exports please"] == ""
+    assert hits["<mark>Zanzibar</mark>"] == "<mark>Zanzibar</mark> exports, with totals"

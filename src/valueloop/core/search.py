@@ -2,8 +2,9 @@
 
 Apps register a provider per kind in ``AppConfig.ready``. Most kinds are ``IndexedKind``: a declaration of
 the table and the columns whose text is searchable; the database keeps one index of them all
-(``core_searchentry``: workspace, kind, object id, title, body), full-text indexed by FTS5 on SQLite
-(``core_search_fts``, external content over that table) and by a GIN ``to_tsvector`` index on PostgreSQL.
+(``core_searchentry``: workspace, kind, object id, title, body; its id is ``kind_code(kind) << 40 | object id``),
+full-text indexed by FTS5 on SQLite (``core_search_fts``, external content over that table, with a ``scope`` column
+holding the token ``w<workspace id>``) and by a GIN ``to_tsvector`` index on PostgreSQL.
 A kind that does not fit the index (members: their names live on the user) registers a ``SearchProvider``
 with its own ``search(actor, query, limit)``.
 
@@ -35,7 +36,7 @@ import html
 import re
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -307,7 +308,6 @@ class IndexedKind:
     scope: Scope = Scope.WORKSPACE_READ
     order: int = 1000
     workspace_column: str = "workspace_id"
-    extra: dict = field(default_factory=dict, compare=False)
 
     def search(self, actor, query: str, limit: int) -> tuple[int, list[SearchHit]]:
         result = _index_search(actor, query, [self], limit).get(self.kind)
@@ -517,12 +517,15 @@ def _index_search(actor, query: str, kinds: list[IndexedKind], limit: int) -> di
             title_text = (
                 title.strip() or plain_text(body, markdown=provider.markdown)[:80] or f"{provider.label} {object_id}"
             )
+            excerpt = snippet(body, words, markdown=provider.markdown)
+            if html.unescape(strip_tags(excerpt)).strip(" …") == title_text.strip():
+                excerpt = mark_safe("")  # a body that only repeats the title adds nothing under it
             hits.append(
                 SearchHit(
                     kind=kind,
                     id=object_id,
                     title=marked(title_text, words),
-                    snippet=snippet(body, words, markdown=provider.markdown),
+                    snippet=excerpt,
                     url=described[object_id][0],
                     rank=score,
                     context=described[object_id][1],
@@ -756,12 +759,12 @@ class bulk_indexing:
     writes while the triggers are away, and a rollback restores them. ``after_id``: every row inserted inside
     has a larger id."""
 
-    def __init__(self, *, table: str, after_id: int, conn=None):
+    def __init__(self, *, table: str, after_id: int, enabled: bool = True, conn=None):
         self.conn = conn or connection
         self.after_id = after_id
         self.kinds = [k for k in indexed_kinds() if k.table == table]
         self.active = False
-        if self.conn.vendor == "sqlite" and self.kinds:
+        if enabled and self.conn.vendor == "sqlite" and self.kinds:
             with self.conn.cursor() as cursor:
                 existing = _existing_triggers(cursor, self.conn)
             self.active = all(trigger_names(k)["insert"] in existing for k in self.kinds)

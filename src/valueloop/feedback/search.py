@@ -147,9 +147,9 @@ class bulk_insert:
 
     def __enter__(self):
         # The workspace-wide index (core.search) follows the same rows: index them in one go too.
-        self.shared = bulk_indexing(table=CONTENT_TABLE, after_id=self.after_id, conn=self.conn)
-        if not (self.conn.vendor == "sqlite" and self.rows >= BULK_THRESHOLD):
-            self.shared.active = False
+        self.shared = bulk_indexing(
+            table=CONTENT_TABLE, after_id=self.after_id, enabled=self.rows >= BULK_THRESHOLD, conn=self.conn
+        )
         self.shared.__enter__()
         if self.active:
             with self.conn.cursor() as cursor:
