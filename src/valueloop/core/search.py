@@ -372,7 +372,8 @@ def readable_kinds(actor) -> list[str]:
 
 def search_all(*, actor, query: str, kinds: Iterable[str] | None = None, limit: int = 10) -> list[KindResult]:
     """Every readable kind's matches for ``query`` in the actor's workspace, in display order; kinds
-    without a match are left out. Indexed kinds share one query; other providers run one by one."""
+    without a match are left out. Indexed kinds share their queries (one MATCH counts them all); other
+    providers run one by one."""
     actor.require(Scope.WORKSPACE_READ)
     wanted = set(kinds) if kinds is not None else None
     chosen = [p for p in providers() if actor.can(p.scope) and (wanted is None or p.kind in wanted)]
@@ -676,6 +677,8 @@ def ensure_index(conn=None) -> list[str]:
     """Create the missing triggers of every registered kind, drop those of changed or removed declarations,
     and re-index the kinds whose triggers were missing. Answers the re-indexed kinds. A no-op on databases
     without the index (other vendors, or before core's migration)."""
+    from django.db import transaction
+
     conn = conn or connection
     if conn.vendor not in ("sqlite", "postgresql"):
         return []
@@ -697,22 +700,24 @@ def ensure_index(conn=None) -> list[str]:
         for kind in indexed_kinds():
             if kind.table not in tables:
                 continue  # the owning app is not migrated yet (migrating app by app)
-            if conn.vendor == "sqlite":
-                statements = _sqlite_triggers(kind, conn)
-                expected.update(statements)
-                missing = [name for name in statements if name not in existing]
-                for name in missing:
-                    cursor.execute(statements[name])
-            else:
-                name, statements_list = _postgres_trigger(kind, conn)
-                expected.add(name)
-                missing = [name] if name not in existing else []
+            # Triggers and re-index in one transaction: a kind never has triggers over a half-built index.
+            with transaction.atomic(using=conn.alias):
+                if conn.vendor == "sqlite":
+                    statements = _sqlite_triggers(kind, conn)
+                    expected.update(statements)
+                    missing = [name for name in statements if name not in existing]
+                    for name in missing:
+                        cursor.execute(statements[name])
+                else:
+                    name, statements_list = _postgres_trigger(kind, conn)
+                    expected.add(name)
+                    missing = [name] if name not in existing else []
+                    if missing:
+                        for statement in statements_list:
+                            cursor.execute(statement)
                 if missing:
-                    for statement in statements_list:
-                        cursor.execute(statement)
-            if missing:
-                _reindex_kind(cursor, kind, conn)
-                repaired.append(kind.kind)
+                    _reindex_kind(cursor, kind, conn)
+                    repaired.append(kind.kind)
         for name, table in existing.items():
             if name not in expected and name.startswith(TRIGGER_PREFIX):
                 quote = conn.ops.quote_name
