@@ -21,9 +21,11 @@ import factory
 from django.utils import timezone
 
 from valueloop.accounts.models import User
+from valueloop.collaboration.models import Comment
 from valueloop.customers.models import Contact, CurrencyRate, Customer, Persona
 from valueloop.discovery.models import Problem
 from valueloop.evidence.models import Evidence
+from valueloop.experiments.models import Experiment, Learning
 from valueloop.feedback.models import FeedbackItem, Tag
 from valueloop.flags.models import Flag
 from valueloop.planning.models import Feature, Team
@@ -291,6 +293,42 @@ class ThemeFactory(TenantFactory):
 
     name = factory.Sequence(lambda n: f"Theme {n}")
     keyphrases = factory.LazyAttribute(lambda o: [o.name.lower()])
+
+
+class CommentFactory(TenantFactory):
+    """A comment on ``entity_type``/``entity_id`` (by default the workspace itself), written directly:
+    ``comment_create`` (mentions, notifications) is the service under test elsewhere."""
+
+    class Meta:
+        model = Comment
+
+    entity_type = "workspace"
+    entity_id = factory.SelfAttribute("workspace.pk")
+    body = factory.Sequence(lambda n: f"Comment {n}")
+    body_html = factory.LazyAttribute(lambda o: f"<p>{o.body}</p>")
+
+
+class ExperimentFactory(TenantFactory):
+    """A draft experiment row on ``problem`` (an experiment tests a problem or a feature); no flag or metrics:
+    ``experiment_lab`` builds a runnable one through the services."""
+
+    class Meta:
+        model = Experiment
+
+    workspace = _workspace_of("problem")
+    problem = factory.SubFactory(ProblemFactory, workspace=factory.SelfAttribute("..workspace"))
+    key = factory.Sequence(lambda n: f"experiment-{n}")
+    name = factory.Sequence(lambda n: f"Experiment {n}")
+    hypothesis = "If we change it, more people finish."
+
+
+class LearningFactory(TenantFactory):
+    class Meta:
+        model = Learning
+
+    workspace = _workspace_of("experiment")
+    experiment = factory.SubFactory(ExperimentFactory, workspace=factory.SelfAttribute("..workspace"))
+    text = factory.Sequence(lambda n: f"Learning {n}")
 
 
 # --- through the services (an actor of the workspace is required) -------------------------------------------------

@@ -208,4 +208,13 @@ def sample_body(operation_id: str, ids: dict[str, Any]) -> dict | None:
 def query_for(operation_id: str, ids: dict[str, Any]) -> str:
     if operation_id in {"collaboration_comment_list", "collaboration_activity_list"}:
         return f"?entity_type=product&entity_id={ids['product_id']}"
+    if operation_id == "home_search_list":
+        return "?q=dunning"
+    return ""
+
+
+def listing_query_for(operation_id: str) -> str:
+    """Parameters a listing needs besides paging; the search looks for what the other workspace holds."""
+    if operation_id == "home_search_list":
+        return "&q=beta"  # workspace B's rows are called Beta: none may come back to A
     return ""

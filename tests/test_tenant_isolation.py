@@ -13,7 +13,7 @@ from tests.evidence.matrix import evidence_ids
 from tests.experiments.matrix import experiment_ids
 from tests.flags.matrix import flag_ids
 from tests.planning.matrix import planning_ids
-from tests.routes import LazyIds, api_operations, fill, query_for, sample_body
+from tests.routes import LazyIds, api_operations, fill, listing_query_for, query_for, sample_body
 from tests.themes.matrix import theme_ids
 from valueloop.accounts.services import token_create
 from valueloop.collaboration.services import comment_create
@@ -126,7 +126,7 @@ def test_ids_of_another_workspace_answer_404(world, rows, op):
 @pytest.mark.parametrize("op", LISTS, ids=lambda o: o.operation_id)
 def test_listings_never_show_another_workspace(world, rows, op):
     comment_create(actor=world.actor_a, entity_type="product", entity_id=world.product_a.pk, body="@admin-b hello")
-    response = rows.a_client().get(op.path + "?page_size=200")
+    response = rows.a_client().get(op.path + "?page_size=200" + listing_query_for(op.operation_id))
     assert response.status_code == 200, response.content
     text = response.content.decode()
     assert not any(marker in text for marker in B_MARKERS), (op.operation_id, text[:500])

@@ -21,6 +21,7 @@ from valueloop.evidence.api import router as evidence_router
 from valueloop.experiments.api import router as experiments_router
 from valueloop.feedback.api import router as feedback_router
 from valueloop.flags.api import router as flags_router
+from valueloop.home.api import router as home_router
 from valueloop.planning.api import router as planning_router
 from valueloop.research.api import router as research_router
 from valueloop.themes.api import router as themes_router
@@ -106,3 +107,4 @@ api.add_router("", flags_router)
 api.add_router("", events_router)
 api.add_router("", experiments_router)
 api.add_router("", themes_router)
+api.add_router("", home_router)

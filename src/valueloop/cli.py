@@ -8,6 +8,7 @@ valueloop migrate
 valueloop createadmin --email E [--name N]
 valueloop backup PATH | restore PATH
 valueloop export PATH --workspace SLUG | import PATH
+valueloop search-reindex          rebuild the full-text search index of every kind from the rows
 valueloop manage <any django management command>
 """
 
@@ -27,6 +28,7 @@ COMMANDS = {
     "export": "export_workspace",
     "import": "import_workspace",
     "themes-cron": "themes_cron",
+    "search-reindex": "search_reindex",
 }
 
 # Jobs the worker runs besides queued tasks: (dotted path of a function taking no arguments, seconds

@@ -59,15 +59,3 @@ def notify_members(
         for user_id in recipients
     )
     return len(recipients)
-
-
-def comment_search(*, actor: Actor, query: str, limit: int = 20) -> list:
-    """The workspace's live comments whose text contains ``query`` (any case), newest first."""
-    from .models import Comment
-
-    actor.require(Scope.WORKSPACE_READ)
-    return list(
-        Comment.objects.filter(workspace=actor.workspace, deleted_at=None, body__icontains=query)
-        .select_related("author")
-        .order_by("-created_at")[:limit]
-    )

@@ -87,3 +87,25 @@ def activity_list(*, actor: Actor, entity_type: str, entity_id: int, limit: int 
         items.append(ActivityItem(comment.created_at, "comment", who, "commented", {}, comment))
     items.sort(key=lambda item: item.at, reverse=True)
     return items[:limit]
+
+
+def comment_search_describe(actor: Actor, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Comments open on the page of what they are about, at the comment; a comment whose entity is gone (or
+    not in this workspace) is left out."""
+    comments = list(
+        Comment.objects.filter(workspace=actor.workspace, id__in=ids, deleted_at=None).values_list(
+            "id", "entity_type", "entity_id", "author__name", "author__email"
+        )
+    )
+    refs: dict[tuple[str, int], EntityRef | None] = {}
+    described: dict[int, tuple[str, str]] = {}
+    for comment_id, entity_type, entity_id, name, email in comments:
+        key = (entity_type, entity_id)
+        if key not in refs:  # one lookup per entity, at most one per hit shown
+            refs[key] = resolve_entity(actor.workspace, entity_type, entity_id)
+        ref = refs[key]
+        if ref is None:
+            continue
+        author = name or email or "deleted user"
+        described[comment_id] = (f"{ref.url}#comment-{comment_id}", f"{author} on {ref.label}")
+    return described

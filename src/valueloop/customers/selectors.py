@@ -188,3 +188,13 @@ def persona_ref(workspace, entity_id: int) -> EntityRef | None:
     return EntityRef(
         "persona", persona.pk, persona.name, reverse("customers:persona_detail", args=[workspace.slug, persona.pk])
     )
+
+
+def contact_search_describe(actor: Actor, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Contacts open on their own page, with the customer they work at."""
+    rows = Contact.objects.filter(workspace=actor.workspace, id__in=ids).values_list("id", "customer__name")
+    slug = actor.workspace.slug
+    return {
+        contact_id: (reverse("customers:contact_edit", args=[slug, contact_id]), f"at {customer}" if customer else "")
+        for contact_id, customer in rows
+    }

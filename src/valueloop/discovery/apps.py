@@ -12,4 +12,18 @@ class DiscoveryConfig(AppConfig):
         from . import facade, selectors
 
         register_entity("problem", selectors.problem_ref)
+
+        from valueloop.core import search
+
+        search.register(
+            search.IndexedKind(
+                kind="problem",
+                label="Problems",
+                table="discovery_problem",
+                title=("title",),
+                body=("description",),
+                url_name="discovery:problem_detail",
+                order=20,
+            )
+        )
         extensions.register("evidence.target_choices", facade.problem_target_choices)

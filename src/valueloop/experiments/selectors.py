@@ -219,3 +219,15 @@ def experiment_results(*, actor: Actor, id: int):
     """(experiment, readout or None) for the results page and API."""
     experiment = experiment_detail(actor=actor, id=id)
     return experiment, experiment_readout(experiment)
+
+
+def learning_search_describe(actor: Actor, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Learnings open on the experiment that taught them."""
+    rows = Learning.objects.filter(workspace=actor.workspace, id__in=ids).values_list(
+        "id", "experiment_id", "experiment__name"
+    )
+    slug = actor.workspace.slug
+    return {
+        learning_id: (reverse("experiments:experiment_detail", args=[slug, experiment_id]), f"from {name}")
+        for learning_id, experiment_id, name in rows
+    }

@@ -21,6 +21,20 @@ class FeedbackConfig(AppConfig):
         from . import selectors
 
         register_entity("feedback", selectors.feedback_ref)
+
+        from valueloop.core import search
+
+        search.register(
+            search.IndexedKind(
+                kind="feedback",
+                label="Feedback",
+                table="feedback_feedbackitem",
+                title=("title",),
+                body=("text",),
+                url_name="feedback:item_detail",
+                order=30,
+            )
+        )
         post_migrate.connect(_repair_search_index, sender=self, dispatch_uid="feedback_fts_repair")
         try:
             from valueloop.customers import facade as customers_facade

@@ -1,11 +1,9 @@
 """Full-text search over feedback: SQLite FTS5 or PostgreSQL full-text search.
 
 Invariants:
-- User text never reaches the search engine's query syntax: ``fts5_query`` rebuilds the query
-  from quoted terms, so quotes, ``OR``/``NOT``/``NEAR(``, ``*``, ``^`` and column filters cannot
-  cause an FTS5 syntax error; PostgreSQL gets a ``to_tsquery`` built the same way from plain words.
-- Both engines understand the same small language: words are ANDed, ``"a phrase"`` matches a
-  phrase, ``-word`` excludes, ``OR`` between two words means either.
+- User text never reaches the search engine's query syntax: the query language (``fts5_query``,
+  ``postgres_query``, ``parse_terms``) is ``core.search``'s, shared with the workspace-wide search, which
+  also indexes feedback (in its own index, ``core_searchentry``); this module keeps the inbox's index.
 - SQLite: ``feedback_fts`` is an external-content FTS5 table over ``feedback_feedbackitem``
   (rowid = id), kept in sync by three triggers. A Django table rebuild (an ``AlterField`` on
   SQLite) drops triggers, so ``ensure_sqlite_triggers`` re-creates them after every migrate and
@@ -16,18 +14,16 @@ Invariants:
 
 from __future__ import annotations
 
-import re
-
 from django.db import connection
 from django.db.models import FloatField, QuerySet
 from django.db.models.expressions import RawSQL
+
+from valueloop.core.search import bulk_indexing, fts5_query, parse_terms, postgres_query
 
 FTS_TABLE = "feedback_fts"
 CONTENT_TABLE = "feedback_feedbackitem"
 PG_CONFIG = "english"
 PG_VECTOR_SQL = f"to_tsvector('{PG_CONFIG}'::regconfig, {CONTENT_TABLE}.title || ' ' || {CONTENT_TABLE}.text)"
-MAX_QUERY_LENGTH = 500
-MAX_TERMS = 32
 
 SQLITE_TRIGGERS = {
     "feedback_fts_ai": """
@@ -44,96 +40,6 @@ SQLITE_TRIGGERS = {
           INSERT INTO feedback_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
         END""",
 }
-
-_TOKEN_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
-_WORD_RE = re.compile(r"\w", re.UNICODE)
-
-
-def parse_terms(text: str) -> list[tuple[str, str]]:
-    """The query as [(kind, term)] with kind in {"and", "or", "not"}; operators become words.
-
-    ``"a phrase"`` stays one term; ``-word`` / ``-"a phrase"`` is "not"; an upper-case ``OR``
-    between two terms turns the following term into "or". A term keeps only its letters and
-    digits (``*``, ``(``, ``:`` separate words); terms without any are dropped.
-    """
-    return [(kind, " ".join(re.findall(r"\w+", raw, re.UNICODE))) for kind, raw in _raw_terms(text)]
-
-
-def _raw_terms(text: str) -> list[tuple[str, str]]:
-    terms: list[tuple[str, str]] = []
-    pending_or = False
-    for match in _TOKEN_RE.finditer((text or "").replace("\x00", " ")[:MAX_QUERY_LENGTH]):
-        negate, phrase, bare = match.group(1), match.group(2), match.group(3)
-        if bare is not None:
-            if bare == "OR":
-                pending_or = bool(terms)
-                continue
-            negate = "-" if bare.startswith("-") else ""
-            phrase = bare.lstrip("-")
-        if not _WORD_RE.search(phrase or ""):
-            continue
-        kind = "not" if negate else ("or" if pending_or and terms and terms[-1][0] != "not" else "and")
-        pending_or = False
-        terms.append((kind, phrase))
-        if len(terms) >= MAX_TERMS:
-            break
-    return terms
-
-
-def fts5_query(text: str, *, prefix_last: bool = True) -> str | None:
-    """A safe FTS5 MATCH expression for user text, or None when nothing searchable is left."""
-    terms = parse_terms(text)
-    positives = [(kind, term) for kind, term in terms if kind != "not"]
-    if not positives:
-        return None
-    parts: list[str] = []
-    for index, (kind, term) in enumerate(positives):
-        quoted = '"' + term.replace('"', '""') + '"'
-        last = index == len(positives) - 1
-        if prefix_last and last and " " not in term and len(term) >= 3 and not text.rstrip().endswith('"'):
-            quoted += "*"  # search-as-you-type: the last word may be unfinished
-        if kind == "or" and parts:
-            parts[-1] = f"({parts[-1]} OR {quoted})"
-        else:
-            parts.append(quoted)
-    expression = " AND ".join(parts)
-    for kind, term in terms:
-        if kind == "not":
-            expression = f"({expression}) NOT " + '"' + term.replace('"', '""') + '"'
-    return expression
-
-
-def postgres_query(text: str, *, prefix_last: bool = True):
-    """The same query as a PostgreSQL ``SearchQuery``: every term through ``phraseto_tsquery``
-    (plain text, parsed like the indexed text, never a syntax error), combined with & | !; the
-    last word may be unfinished (``word:*``, built only from \\w characters)."""
-    from django.contrib.postgres.search import SearchQuery
-
-    raw_terms = _raw_terms(text)
-    positives = [(kind, raw) for kind, raw in raw_terms if kind != "not"]
-    if not positives:
-        return None
-
-    def term_query(raw: str, prefix: bool):
-        phrase = SearchQuery(raw, config=PG_CONFIG, search_type="phrase")
-        if prefix and re.fullmatch(r"\w{3,}", raw, re.UNICODE):
-            return phrase | SearchQuery(f"{raw}:*", config=PG_CONFIG, search_type="raw")
-        return phrase
-
-    query = None
-    for index, (kind, raw) in enumerate(positives):
-        last = index == len(positives) - 1
-        piece = term_query(raw, prefix_last and last and not text.rstrip().endswith('"'))
-        if query is None:
-            query = piece
-        elif kind == "or":
-            query = query | piece
-        else:
-            query = query & piece
-    for kind, raw in raw_terms:
-        if kind == "not":
-            query = query & ~term_query(raw, False)
-    return query
 
 
 def is_sqlite() -> bool:
@@ -231,6 +137,7 @@ class bulk_insert:
     def __init__(self, *, rows: int, after_id: int, conn=None):
         self.conn = conn or connection
         self.after_id = after_id
+        self.rows = rows
         self.active = self.conn.vendor == "sqlite" and rows >= BULK_THRESHOLD and self._has_fts()
 
     def _has_fts(self) -> bool:
@@ -239,12 +146,18 @@ class bulk_insert:
             return cursor.fetchone() is not None
 
     def __enter__(self):
+        # The workspace-wide index (core.search) follows the same rows: index them in one go too.
+        self.shared = bulk_indexing(
+            table=CONTENT_TABLE, after_id=self.after_id, enabled=self.rows >= BULK_THRESHOLD, conn=self.conn
+        )
+        self.shared.__enter__()
         if self.active:
             with self.conn.cursor() as cursor:
                 cursor.execute("DROP TRIGGER IF EXISTS feedback_fts_ai")
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        self.shared.__exit__(exc_type, exc, tb)
         if not self.active:
             return False
         with self.conn.cursor() as cursor:

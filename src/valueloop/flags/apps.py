@@ -12,3 +12,17 @@ class FlagsConfig(AppConfig):
         from . import selectors
 
         register_entity("flag", selectors.flag_ref)
+
+        from valueloop.core import search
+
+        search.register(
+            search.IndexedKind(
+                kind="flag",
+                label="Flags",
+                table="flags_flag",
+                title=("key",),
+                body=("description",),
+                url_name="flags:flag_detail",
+                order=80,
+            )
+        )

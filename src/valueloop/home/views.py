@@ -5,6 +5,7 @@ from datetime import datetime
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_safe
 
@@ -69,9 +70,20 @@ def workspace_home_view(request):
 @workspace_page(Scope.WORKSPACE_READ)
 @require_safe
 def search_view(request):
-    result = selectors.search(actor=request.actor, query=request.GET.get("q", ""))
+    # ``kind`` narrows the page to one kind and shows more of it ("all 1,262 feedback items" links here).
+    kind = request.GET.get("kind", "").strip()
+    result = selectors.search(
+        actor=request.actor,
+        query=request.GET.get("q", ""),
+        kinds=[kind] if kind else None,
+        limit=selectors.KIND_LIMIT if kind else selectors.PAGE_LIMIT,
+    )
     template = "home/search.html#results" if request.htmx else "home/search.html"
-    return render(request, template, result)
+    response = render(request, template, result)
+    # The fragment and the page share a URL (hx-push-url): without Vary, Back from a result would show the
+    # browser's cached fragment, unstyled, instead of the page.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @workspace_page(Scope.WORKSPACE_READ)

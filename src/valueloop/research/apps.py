@@ -11,6 +11,32 @@ class ResearchConfig(AppConfig):
         from . import selectors
 
         register_entity("interview", selectors.interview_ref)
+
+        from valueloop.core import search
+
+        search.register(
+            search.IndexedKind(
+                kind="interview",
+                label="Interviews",
+                table="research_interview",
+                title=("title",),
+                body=("notes",),
+                url_name="research:interview_detail",
+                order=50,
+            )
+        )
+        search.register(
+            search.IndexedKind(
+                kind="highlight",
+                label="Highlights",
+                table="research_highlight",
+                title=(),
+                body=("text",),
+                describe=selectors.highlight_search_describe,
+                markdown=False,
+                order=55,
+            )
+        )
         try:
             from valueloop.customers.facade import register_timeline_source
         except ImportError:  # the customers facade is optional: no timeline to feed

@@ -212,3 +212,18 @@ def survey_summary(
         label = labels.get(key) or ("No account / no segment" if not key else key.replace("_", " ").title())
         summary.segments.append(SurveyRow(label, key, row["n"], _result(kind, row)))
     return summary
+
+
+def highlight_search_describe(actor: Actor, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Highlights open on their interview, at the highlight."""
+    rows = Highlight.objects.filter(workspace=actor.workspace, id__in=ids).values_list(
+        "id", "interview_id", "interview__title"
+    )
+    slug = actor.workspace.slug
+    return {
+        highlight_id: (
+            reverse("research:interview_detail", args=[slug, interview_id]) + f"#highlight-{highlight_id}",
+            f"in {title}",
+        )
+        for highlight_id, interview_id, title in rows
+    }

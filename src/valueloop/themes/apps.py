@@ -28,4 +28,19 @@ class ThemesConfig(AppConfig):
 
         register_entity("theme", selectors.theme_ref)
         register_entity("theme_digest", selectors.digest_ref)
+
+        from valueloop.core import search
+
+        search.register(
+            search.IndexedKind(
+                kind="theme",
+                label="Themes",
+                table="themes_theme",
+                title=("name",),
+                body=("emerging_explanation",),
+                url_name="themes:theme_detail",
+                markdown=False,
+                order=60,
+            )
+        )
         feedback_changed.connect(_feedback_changed, dispatch_uid="themes_feedback_changed")

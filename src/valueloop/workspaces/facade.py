@@ -24,7 +24,6 @@ __all__ = [
     "members_with_roles",
     "membership_for",
     "membership_to_act_as",
-    "portfolio_search",
     "portfolio_summary",
     "product_choices",
     "resolve_product_area",
@@ -72,31 +71,6 @@ def portfolio_summary(workspace: Workspace) -> dict:
         "products": Product.objects.filter(workspace=workspace, archived_at=None).count(),
         "areas": ProductArea.objects.filter(workspace=workspace, archived_at=None).count(),
         "members": Membership.objects.filter(workspace=workspace).count(),
-    }
-
-
-def portfolio_search(workspace: Workspace, query: str, limit: int) -> dict[str, list]:
-    from django.db.models import Q
-
-    from .models import Membership, Product, ProductArea
-
-    return {
-        "products": list(
-            Product.objects.filter(workspace=workspace)
-            .filter(Q(name__icontains=query) | Q(key__icontains=query) | Q(description__icontains=query))
-            .order_by("name")[:limit]
-        ),
-        "areas": list(
-            ProductArea.objects.filter(workspace=workspace)
-            .filter(Q(name__icontains=query) | Q(description__icontains=query))
-            .select_related("product")
-            .order_by("name")[:limit]
-        ),
-        "members": list(
-            Membership.objects.filter(workspace=workspace)
-            .filter(Q(user__email__icontains=query) | Q(user__name__icontains=query) | Q(user__handle__icontains=query))
-            .select_related("user")[:limit]
-        ),
     }
 
 

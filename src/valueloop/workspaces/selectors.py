@@ -160,3 +160,51 @@ def workspace_ref(workspace: Workspace, entity_id: int) -> EntityRef | None:
     if entity_id != workspace.pk:
         return None
     return EntityRef("workspace", workspace.pk, workspace.name, reverse("home:workspace", args=[workspace.slug]))
+
+
+# --- search (core.search providers, registered in apps.py) ---------------------------------------------------
+
+
+def area_search_describe(actor: Actor, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Areas open on their product's page."""
+    rows = ProductArea.objects.filter(workspace=actor.workspace, id__in=ids).values_list(
+        "id", "product_id", "product__name"
+    )
+    slug = actor.workspace.slug
+    return {
+        area_id: (reverse("workspaces:product_detail", args=[slug, product_id]) + f"#area-{area_id}", f"in {product}")
+        for area_id, product_id, product in rows
+    }
+
+
+def member_search(actor: Actor, query: str, limit: int):
+    """Members whose name, email or handle contains every word of ``query``: a handful of rows per workspace,
+    and their names live on the user, so a substring match rather than the shared index."""
+    from urllib.parse import urlencode
+
+    from valueloop.core.search import SearchHit, highlight_words, marked, parse_terms
+
+    words = [term for kind, term in parse_terms(query) if kind != "not"]
+    if not words:
+        return 0, []
+    members = Membership.objects.filter(workspace=actor.workspace).select_related("user")
+    for word in words:
+        members = members.filter(
+            Q(user__email__icontains=word) | Q(user__name__icontains=word) | Q(user__handle__icontains=word)
+        )
+    count = members.count()
+    url = reverse("workspaces:members", args=[actor.workspace.slug])
+    marks = highlight_words(query)
+    hits = [
+        SearchHit(
+            kind="member",
+            id=m.pk,
+            title=marked(m.user.name or m.user.email, marks),
+            snippet=marked(m.user.email, marks),
+            url=f"{url}?{urlencode({'q': m.user.email})}",  # the members page filtered to this person
+            rank=0.0,
+            context=m.get_role_display(),
+        )
+        for m in members.order_by("user__name", "user__email")[:limit]
+    ]
+    return count, hits
