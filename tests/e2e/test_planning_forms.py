@@ -81,7 +81,10 @@ def test_feature_page__each_form_saves_or_shows_its_error_in_place(page: Page, t
     page.locator("#fd-duration_likely").fill("2")
     page.get_by_role("button", name="Save inputs").click()
     expect(page).to_have_url(re.compile(rf"/features/{feature.pk}/inputs/$"))
-    expect(_error_of(page, page.locator("#fd-cod_increase_revenue"))).to_have_text("Enter a number, e.g. 1250 or 2.5.")
+    # A money field (core.forms.MoneyField) names the amount formats it reads.
+    expect(_error_of(page, page.locator("#fd-cod_increase_revenue"))).to_have_text(
+        "'lots' is not an amount; enter e.g. 12500 or 12,500.50."
+    )
     page.locator("#fd-cod_increase_revenue").fill("1000")
     page.get_by_role("button", name="Save inputs").click()
     expect(page.get_by_text("Prioritisation inputs saved.")).to_be_visible()

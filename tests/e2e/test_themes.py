@@ -109,7 +109,7 @@ def test_pm_renames_merges_makes_a_problem_and_sees_the_whisper_on_signals(page:
     card = page.locator(f"#theme-{whisper.pk}")
     expect(card).to_be_visible()
     expect(
-        card.get_by_text(re.compile(r"\d+ mentions from \d+ accounts \(\$[\d.]+k ARR\) in the last 14 days"))
+        card.get_by_text(re.compile(r"\d+ mentions from \d+ accounts \(\$[\d.]+K ARR\) in the last 14 days"))
     ).to_be_visible()
     card.get_by_text("Why is this flagged?").click()
     expect(card.get_by_text("Chance of a rise this large by luck")).to_be_visible()
