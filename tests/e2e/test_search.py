@@ -49,6 +49,8 @@ def test_search__type_then_move_with_the_keyboard_and_open(page: Page, team: Tea
     hits = page.locator("a.search-hit")
     expect(hits).to_have_count(3)
     expect(page.locator("#search-results")).not_to_contain_text("**")
+    # Let the last in-place update land: a late swap of the results would take the focus the keys move.
+    page.wait_for_load_state("networkidle")
 
     # Arrow keys move between results (and back up into the field); Enter opens the focused one.
     field.focus()
