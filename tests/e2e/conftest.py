@@ -98,6 +98,22 @@ def browser_errors() -> BrowserErrors:
     return BrowserErrors()
 
 
+@pytest.fixture
+def no_browser_errors(browser_errors):
+    """Fails the test if any page it opened logged a console error or threw (modules opt in through
+    ``pytest.mark.usefixtures("no_browser_errors")``)."""
+    yield
+    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
+
+
+def error_of(page, field):
+    """The message the field points at with aria-describedby (the error shown beside it)."""
+    from playwright.sync_api import expect
+
+    expect(field).to_have_attribute("aria-invalid", "true")
+    return page.locator(f"#{field.get_attribute('aria-describedby')}")
+
+
 _warmed_servers: set[str] = set()
 
 

@@ -19,7 +19,7 @@ from valueloop.core.permissions import Role
 from valueloop.core.tenancy import Actor
 from valueloop.workspaces import services as ws_services
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 PASSWORD = "e2e-password-4821"
 NEW_PASSWORD = "e2e-new-password-9735"
 
@@ -30,12 +30,6 @@ def owner(transactional_db) -> User:
     workspace = ws_services.workspace_create(user=user, name="Accounts E2E")  # an instance admin may create it
     token_create(actor=Actor(user=user, workspace=workspace, role=Role.ADMIN), name="ci")
     return user
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
 
 
 def sign_in(page: Page, email: str, password: str) -> None:

@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import error_of
 from tests.e2e.test_browser import Team, _actor, sign_in, team  # noqa: F401  (the ``team`` fixture)
 from valueloop.accounts.models import User
 from valueloop.collaboration.models import Comment
@@ -18,13 +19,7 @@ from valueloop.core.permissions import Role
 from valueloop.workspaces import services as ws_services
 from valueloop.workspaces.models import Workspace
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 
 @pytest.fixture
@@ -35,12 +30,6 @@ def page(new_page):
     return page
 
 
-def _error_of(page: Page, field):
-    """The message the field points at with aria-describedby (the error shown beside it)."""
-    expect(field).to_have_attribute("aria-invalid", "true")
-    return page.locator(f"#{field.get_attribute('aria-describedby')}")
-
-
 def test_profile_form__a_taken_handle_is_shown_beside_it(page: Page, team: Team, browser_errors):  # noqa: F811
     browser_errors.allow_status(400)
     sign_in(page, team.pm)
@@ -49,7 +38,7 @@ def test_profile_form__a_taken_handle_is_shown_beside_it(page: Page, team: Team,
     handle = page.get_by_label("Handle")
     handle.fill("theo")  # the product owner's
     page.get_by_role("button", name="Save").click()
-    expect(_error_of(page, handle)).to_have_text("Choose another handle.")
+    expect(error_of(page, handle)).to_have_text("Choose another handle.")
     expect(page.get_by_label("Name")).to_have_value("Pia P.")  # what was typed is kept
     assert User.objects.get(pk=team.pm.pk).handle == "pia"
     handle.fill("pia-p")
@@ -66,7 +55,7 @@ def test_settings_form__an_unknown_time_zone_is_shown_beside_it(page: Page, team
     zone = page.get_by_label("Time zone")
     zone.fill("Mars/Olympus")
     page.get_by_role("button", name="Save settings").click()
-    expect(_error_of(page, zone)).to_contain_text("Mars/Olympus is not a known IANA time zone")
+    expect(error_of(page, zone)).to_contain_text("Mars/Olympus is not a known IANA time zone")
     expect(zone).to_have_value("Mars/Olympus")  # what was typed is kept
     assert Workspace.objects.get(pk=team.workspace.pk).timezone == "UTC"
     zone.fill("Europe/Berlin")
@@ -83,7 +72,7 @@ def test_comment_form__a_blank_comment_is_refused_under_the_box(page: Page, team
     body = page.get_by_label("Add a comment")
     body.fill("   ")
     page.get_by_role("button", name="Comment", exact=True).click()
-    expect(_error_of(page, page.locator("#comment-body"))).to_have_text("A comment cannot be empty.")
+    expect(error_of(page, page.locator("#comment-body"))).to_have_text("A comment cannot be empty.")
     assert not Comment.objects.exists()
     page.locator("#comment-body").fill("Ship it")
     page.get_by_role("button", name="Comment", exact=True).click()

@@ -20,7 +20,7 @@ from valueloop.core.permissions import Role
 from valueloop.workspaces import services as ws_services
 from valueloop.workspaces.models import Membership, Product, Workspace
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 PASSWORD = "e2e-password-4821"
 PHONE = (390, 844)
@@ -57,12 +57,6 @@ def team(transactional_db) -> Team:
         Membership.objects.create(workspace=workspace, user=user, role=role.value)
         members[role] = user
     return Team(workspace, admin, members[Role.PRODUCT_MANAGER], members[Role.PRODUCT_OWNER], members[Role.STAKEHOLDER])
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
 
 
 def sign_in(page: Page, user: User, password: str = PASSWORD) -> None:

@@ -15,7 +15,7 @@ from valueloop.evidence.services import evidence_link
 from valueloop.experiments import services as experiments
 from valueloop.planning.services import feature_create
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 PHONE = (390, 844)
 
@@ -25,12 +25,6 @@ SMALLEST_TEXT_PX = """svg => {
   const sizes = [...svg.querySelectorAll('text')].map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
   return sizes.length ? Math.min(...sizes) : 0;
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
 
 
 @pytest.fixture

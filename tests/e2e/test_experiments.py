@@ -21,15 +21,9 @@ from valueloop.planning.services import feature_create
 from valueloop.workspaces import services as ws_services
 from valueloop.workspaces.models import Membership
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 PASSWORD = "e2e-password-4821"
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
 
 
 @pytest.fixture(autouse=True)

@@ -19,15 +19,9 @@ from valueloop.flags.models import SdkKey
 from valueloop.workspaces import services as ws_services
 from valueloop.workspaces.models import Membership
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 PASSWORD = "e2e-password-5137"
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
 
 
 @pytest.fixture

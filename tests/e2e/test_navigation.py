@@ -11,15 +11,9 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.test_browser import Team, sign_in, team  # noqa: F401  (the ``team`` fixture)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 PHONE = (390, 844)
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
 
 
 def test_interviews_and_surveys_are_in_the_menu(new_page, team: Team):  # noqa: F811

@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import error_of
 from tests.e2e.test_browser import Team, _actor, sign_in, team  # noqa: F401  (the ``team`` fixture)
 from valueloop.core.permissions import Role
 from valueloop.discovery.models import Problem
@@ -18,13 +19,7 @@ from valueloop.planning import services
 from valueloop.planning.models import BacklogMove, DeliveryItem, Feature
 from valueloop.planning.models import Team as PlanningTeam
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 
 @pytest.fixture
@@ -33,12 +28,6 @@ def page(new_page):
     page = new_page()
     page.set_default_timeout(30_000)
     return page
-
-
-def _error_of(page: Page, field):
-    """The message the field points at with aria-describedby (the error shown beside it)."""
-    expect(field).to_have_attribute("aria-invalid", "true")
-    return page.locator(f"#{field.get_attribute('aria-describedby')}")
 
 
 def test_feature_page__each_form_saves_or_shows_its_error_in_place(page: Page, team: Team, browser_errors):  # noqa: F811
@@ -55,7 +44,7 @@ def test_feature_page__each_form_saves_or_shows_its_error_in_place(page: Page, t
     page.get_by_role("button", name="Add item").click()
     expect(page).to_have_url(re.compile(rf"/features/{feature.pk}/items/$"))
     estimate = page.locator("#ni-estimate_weeks")
-    expect(_error_of(page, estimate)).to_have_text("Enter a number, e.g. 1250 or 2.5.")
+    expect(error_of(page, estimate)).to_have_text("Enter a number, e.g. 1250 or 2.5.")
     expect(page.get_by_label("New item")).to_have_value("Retry scheduler")  # what was typed is kept
     assert not DeliveryItem.objects.exists()
     estimate.fill("1,5")
@@ -70,7 +59,7 @@ def test_feature_page__each_form_saves_or_shows_its_error_in_place(page: Page, t
     page.locator(f"#it-estimate_weeks-{item.pk}").fill("-2")
     page.locator(f"#it-estimate_weeks-{item.pk}").press("Enter")
     expect(page).to_have_url(re.compile(rf"/items/{item.pk}/$"))
-    expect(_error_of(page, page.locator(f"#it-estimate_weeks-{item.pk}"))).to_contain_text("more than 0")
+    expect(error_of(page, page.locator(f"#it-estimate_weeks-{item.pk}"))).to_contain_text("more than 0")
     item.refresh_from_db()
     assert float(item.estimate_weeks) == 1.5
 
@@ -82,7 +71,7 @@ def test_feature_page__each_form_saves_or_shows_its_error_in_place(page: Page, t
     page.get_by_role("button", name="Save inputs").click()
     expect(page).to_have_url(re.compile(rf"/features/{feature.pk}/inputs/$"))
     # A money field (core.forms.MoneyField) names the amount formats it reads.
-    expect(_error_of(page, page.locator("#fd-cod_increase_revenue"))).to_have_text(
+    expect(error_of(page, page.locator("#fd-cod_increase_revenue"))).to_have_text(
         "'lots' is not an amount; enter e.g. 12500 or 12,500.50."
     )
     page.locator("#fd-cod_increase_revenue").fill("1000")
@@ -112,7 +101,7 @@ def test_backlog__a_blank_reason_is_refused_beside_the_reason(page: Page, team: 
     reason.fill("    ")
     row.get_by_role("button", name="Up one").click()
     row = page.locator(f"#backlog-{second.pk}")
-    expect(_error_of(page, row.get_by_label(re.compile("Why?")))).to_have_text("A reason is required for a hand move.")
+    expect(error_of(page, row.get_by_label(re.compile("Why?")))).to_have_text("A reason is required for a hand move.")
     assert not BacklogMove.objects.exists()
     row.get_by_label(re.compile("Why?")).fill("Promised at the QBR")
     row.get_by_role("button", name="Up one").click()
@@ -127,7 +116,7 @@ def test_problem_and_team_forms__errors_in_place_then_saved(page: Page, team: Te
     title = page.locator("#np-title")
     title.fill("   ")
     page.get_by_role("button", name="Add problem").click()
-    expect(_error_of(page, page.locator("#np-title"))).to_have_text("This field is required.")
+    expect(error_of(page, page.locator("#np-title"))).to_have_text("This field is required.")
     expect(page.locator(".error-summary")).to_contain_text("Please fix the following")
     page.locator("#np-title").fill("Month-end close is slow")
     page.get_by_role("button", name="Add problem").click()
@@ -141,7 +130,7 @@ def test_problem_and_team_forms__errors_in_place_then_saved(page: Page, team: Te
     capacity.fill("40")
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(rf"/planning/teams/{planning_team.pk}/$"))
-    expect(_error_of(page, page.locator(f"#tcapacity-{planning_team.pk}"))).to_contain_text("from 0.1 to 10")
+    expect(error_of(page, page.locator(f"#tcapacity-{planning_team.pk}"))).to_contain_text("from 0.1 to 10")
     page.locator(f"#tcapacity-{planning_team.pk}").fill("1.5")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Team saved.")).to_be_visible()

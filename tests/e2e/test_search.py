@@ -11,13 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.test_browser import Team, sign_in, team  # noqa: F401  (the ``team`` fixture)
 from tests.factories import CommentFactory, CustomerFactory, FeatureFactory, FeedbackItemFactory
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _no_browser_errors(browser_errors):
-    yield
-    assert list(browser_errors) == [], "the browser reported errors:\n" + "\n".join(browser_errors)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_browser_errors")]
 
 
 def test_search__type_then_move_with_the_keyboard_and_open(page: Page, team: Team):  # noqa: F811
